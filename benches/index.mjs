@@ -1,0 +1,13 @@
+// `pnpm bench`: runs every benchmark suite (or those named) and writes JSON
+// results to benches/results/<suite>.json. Speed is measured here, never
+// asserted in tests.
+const suites = {
+  transport: () => import('./suites/transport/transport.mjs'),
+};
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const [name, load] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`# ${name}`);
+  const { run } = await load();
+  await run();
+}

@@ -1,0 +1,248 @@
+import type { Address, NodeId } from '@node-network/network-interface';
+import type { ContextTimedInput } from '@matrixai/contexts';
+import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
+import type {
+  AuditRecord,
+  ListenAddress,
+  NodeConnectionManagerConfig,
+  TransportConfig,
+} from '@node-network/transport';
+import type { ServerManifest } from '@matrixai/rpc';
+import type { ConnectResult, NodeNetworkStatus } from './types.js';
+import * as identity from '@node-network/network-identity';
+import {
+  QUICTransport,
+  NodeConnectionManager,
+  RealClock,
+  addresses as addressUtils,
+  events as transportEvents,
+} from '@node-network/transport';
+import Logger from '@matrixai/logger';
+import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
+import * as events from './events.js';
+import * as errors from './errors.js';
+
+type NodeNetworkOptions = {
+  keyPair: KeyPair;
+  /** `mainnet`, `testnet`, or `private:<authority NodeId>`. */
+  network: NetworkId;
+  /** Required for a private network: the authority's signed claim for this node. */
+  membershipClaim?: MembershipClaim;
+  /** One IP literal per family to bind; default both families on all interfaces. */
+  listen?: Array<ListenAddress>;
+  /** Nodes to know from the start: NodeId text -> addresses (`host:port`, `[v6]:port`). */
+  seedNodes?: Record<string, Array<string>>;
+  transportConfig?: Partial<TransportConfig>;
+  connectionConfig?: Partial<NodeConnectionManagerConfig>;
+  /** RPC methods this node serves beyond the built-in ones. */
+  handlers?: ServerManifest;
+  /** How many audit records `status()` keeps. */
+  auditLimit?: number;
+  logger?: Logger;
+};
+
+interface NodeNetwork extends StartStop {}
+/**
+ * The node-network facade: one object a Polykey-like agent creates from one
+ * config. It composes the transport (QUIC with NodeId-bound mutual TLS) and
+ * the connection manager, keeps the addresses it knows per node, and keeps
+ * the audit trail of every connection attempt for `status()`.
+ */
+@StartStop({
+  eventStart: events.EventNodeNetworkStart,
+  eventStarted: events.EventNodeNetworkStarted,
+  eventStop: events.EventNodeNetworkStop,
+  eventStopped: events.EventNodeNetworkStopped,
+})
+class NodeNetwork {
+  /** Creates and starts a node. */
+  public static async createNodeNetwork(options: NodeNetworkOptions): Promise<NodeNetwork> {
+    const nn = new this(options);
+    await nn.start();
+    return nn;
+  }
+
+  public readonly nodeId: NodeId;
+  public readonly network: NetworkId;
+  public readonly transport: QUICTransport;
+  public readonly connectionManager: NodeConnectionManager;
+  protected logger: Logger;
+  protected options: NodeNetworkOptions;
+  protected knownNodes = new Map<string, Array<Address>>();
+  protected auditLog: Array<AuditRecord> = [];
+  protected auditLimit: number;
+
+  public constructor(options: NodeNetworkOptions) {
+    this.options = options;
+    this.logger = options.logger ?? new Logger(this.constructor.name);
+    this.network = options.network;
+    this.auditLimit = options.auditLimit ?? 500;
+    this.transport = new QUICTransport({
+      keyPair: options.keyPair,
+      network: options.network,
+      membershipClaim: options.membershipClaim,
+      config: options.transportConfig,
+      logger: this.logger.getChild('QUICTransport'),
+    });
+    this.nodeId = this.transport.nodeId;
+    this.connectionManager = new NodeConnectionManager({
+      transport: this.transport,
+      clock: new RealClock(),
+      config: options.connectionConfig,
+      logger: this.logger.getChild('NodeConnectionManager'),
+    });
+    for (const [text, addrs] of Object.entries(options.seedNodes ?? {})) {
+      let nodeId: NodeId;
+      let parsed: Array<Address>;
+      try {
+        nodeId = identity.decodeNodeId(text);
+        parsed = addrs.map((a) => addressUtils.parseAddress(a));
+      } catch (e) {
+        throw new errors.ErrorNodeNetworkConfig(
+          `Invalid seed node ${text}: ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
+      }
+      this.addAddresses(nodeId, parsed);
+    }
+  }
+
+  public async start(): Promise<void> {
+    const onAudit = (evt: Event) => this.recordAudit((evt as transportEvents.EventAudit).detail);
+    this.transport.addEventListener(transportEvents.EventAudit.name, onAudit);
+    this.connectionManager.addEventListener(transportEvents.EventAudit.name, onAudit);
+    await this.transport.start({
+      listen: this.options.listen ?? [{ host: '0.0.0.0' }, { host: '::' }],
+    });
+    try {
+      await this.connectionManager.start({ handlers: this.options.handlers });
+    } catch (e) {
+      await this.transport.stop();
+      throw e;
+    }
+    this.logger.info(
+      `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
+    );
+  }
+
+  public async stop(): Promise<void> {
+    await this.connectionManager.stop();
+    await this.transport.stop();
+  }
+
+  /** Our NodeId in its text form. */
+  public get nodeIdEncoded(): string {
+    return identity.encodeNodeId(this.nodeId);
+  }
+
+  /** The addresses we accept connections on, as text. */
+  public get addresses(): Array<string> {
+    return this.transport.localAddresses.map(addressUtils.formatAddress);
+  }
+
+  /** Remembers addresses for a node (they are tried in `connect`). */
+  public addAddresses(nodeId: NodeId, addresses: ReadonlyArray<Address>): void {
+    const k = identity.encodeNodeId(nodeId);
+    const known = this.knownNodes.get(k) ?? [];
+    for (const a of addresses) {
+      if (!known.some((b) => addressUtils.addressEquals(a, b))) known.push(a);
+    }
+    this.knownNodes.set(k, known);
+  }
+
+  /**
+   * Connects to `nodeId` (a NodeId or its text). Uses a live connection if
+   * there is one; otherwise dials `addresses` (text or parsed) or, when
+   * none are given, the addresses known for the node.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async connect(
+    nodeId: NodeId | string,
+    addresses?: ReadonlyArray<Address | string>,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<ConnectResult> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    const text = identity.encodeNodeId(id);
+    const existing = this.connectionManager.getConnection(id);
+    if (existing != null) {
+      return {
+        nodeId: text,
+        connectionId: existing.connection.id,
+        path: 'direct',
+        address: addressUtils.formatAddress(existing.connection.remoteAddress),
+        durationMs: 0,
+        reused: true,
+      };
+    }
+    const given = (addresses ?? []).map((a) =>
+      typeof a === 'string' ? addressUtils.parseAddress(a) : a,
+    );
+    const toTry = given.length > 0 ? given : (this.knownNodes.get(text) ?? []);
+    if (toTry.length === 0) {
+      throw new errors.ErrorNodeNetworkNodeUnknown(
+        `No address is known for ${text}; pass addresses or add it as a seed node`,
+      );
+    }
+    const t0 = performance.now();
+    const nc = await this.connectionManager.connect(id, toTry, ctx);
+    if (given.length > 0) this.addAddresses(id, given);
+    return {
+      nodeId: text,
+      connectionId: nc.connection.id,
+      path: 'direct',
+      address: addressUtils.formatAddress(nc.connection.remoteAddress),
+      durationMs: performance.now() - t0,
+      reused: false,
+    };
+  }
+
+  /** Connects if needed, then measures one `ping` round trip, ms. */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async ping(nodeId: NodeId | string, ctx?: Partial<ContextTimedInput>): Promise<number> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    await this.connect(id, undefined, ctx);
+    return this.connectionManager.ping(id, ctx);
+  }
+
+  /** Our address as `nodeId` sees it. */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async observedAddress(
+    nodeId: NodeId | string,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<string> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    await this.connect(id, undefined, ctx);
+    return addressUtils.formatAddress(await this.connectionManager.observedAddress(id, ctx));
+  }
+
+  public status(): NodeNetworkStatus {
+    const knownNodes: Record<string, Array<string>> = {};
+    for (const [k, v] of this.knownNodes) knownNodes[k] = v.map(addressUtils.formatAddress);
+    return {
+      nodeId: this.nodeIdEncoded,
+      network: this.network,
+      addresses: this.addresses,
+      connections: this.connectionManager.listConnections().map(({ connection: c }) => ({
+        nodeId: identity.encodeNodeId(c.remoteNodeId),
+        connectionId: c.id,
+        initiator: c.initiator,
+        localAddress: addressUtils.formatAddress(c.localAddress),
+        remoteAddress: addressUtils.formatAddress(c.remoteAddress),
+      })),
+      knownNodes,
+      audit: [...this.auditLog],
+    };
+  }
+
+  protected recordAudit(record: AuditRecord): void {
+    this.auditLog.push(record);
+    if (this.auditLog.length > this.auditLimit) this.auditLog.shift();
+    this.logger.debug(`audit ${JSON.stringify(record)}`);
+    this.dispatchEvent(new events.EventNodeNetworkAudit({ detail: record }));
+  }
+}
+
+export default NodeNetwork;
+export type { NodeNetworkOptions };

@@ -1,0 +1,25 @@
+import { errors as baseErrors } from '@node-network/network-interface';
+
+class ErrorNodeNetworkFacade<T> extends baseErrors.ErrorNodeNetwork<T> {
+  static description = 'NodeNetwork error';
+}
+
+class ErrorNodeNetworkNotRunning<T> extends ErrorNodeNetworkFacade<T> {
+  static description = 'NodeNetwork is not running';
+}
+
+class ErrorNodeNetworkConfig<T> extends ErrorNodeNetworkFacade<T> {
+  static description = 'NodeNetwork configuration is invalid';
+}
+
+/** `connect` was asked for a node with no given and no known address. */
+class ErrorNodeNetworkNodeUnknown<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'No address is known for the node';
+}
+
+export {
+  ErrorNodeNetworkFacade,
+  ErrorNodeNetworkNotRunning,
+  ErrorNodeNetworkConfig,
+  ErrorNodeNetworkNodeUnknown,
+};

@@ -1,0 +1,33 @@
+import type { AuditRecord } from '@node-network/transport';
+
+/** The result of `connect`: which connection, by which path, how fast. */
+type ConnectResult = {
+  nodeId: string;
+  connectionId: string;
+  path: 'direct';
+  /** The peer's address as we reach it. */
+  address: string;
+  /** Wall time `connect` took, ms (0 when a live connection was reused). */
+  durationMs: number;
+  reused: boolean;
+};
+
+type ConnectionStatus = {
+  nodeId: string;
+  connectionId: string;
+  initiator: 'local' | 'remote';
+  localAddress: string;
+  remoteAddress: string;
+};
+
+type NodeNetworkStatus = {
+  nodeId: string;
+  network: string;
+  addresses: Array<string>;
+  connections: Array<ConnectionStatus>;
+  knownNodes: Record<string, Array<string>>;
+  /** The newest audit records, oldest first. */
+  audit: Array<AuditRecord>;
+};
+
+export type { ConnectResult, ConnectionStatus, NodeNetworkStatus };

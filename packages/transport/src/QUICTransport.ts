@@ -1,0 +1,447 @@
+import type {
+  Address,
+  ConnectionTransport,
+  NodeId,
+  Unsubscribe,
+} from '@node-network/network-interface';
+import type { ContextTimedInput } from '@matrixai/contexts';
+import type {
+  KeyPair,
+  MembershipClaim,
+  NetworkId,
+  PeerIdentity,
+} from '@node-network/network-identity';
+import type { ListenAddress, TransportConfig } from './types.js';
+import { errors as baseErrors } from '@node-network/network-interface';
+import * as identity from '@node-network/network-identity';
+import { QUICClient, QUICServer, QUICSocket, errors as quicErrors } from '@matrixai/quic';
+import Logger from '@matrixai/logger';
+import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import QUICNodeConnection from './QUICNodeConnection.js';
+import * as events from './events.js';
+import * as errors from './errors.js';
+import { alpn, transportConfigDefault } from './config.js';
+import { formatAddress, toAddress } from './addresses.js';
+import { errorSummary, findCause } from './utils.js';
+
+type Bound = { socket: QUICSocket; server: QUICServer; address: Address };
+
+const cryptoError = { badCertificate: 298, accessDenied: 305 } as const;
+
+interface QUICTransport extends StartStop {}
+/**
+ * `ConnectionTransport` over QUIC (@matrixai/quic) with mutual TLS bound to
+ * NodeIds. One QUIC socket per address family serves both the server and
+ * every outgoing connection, so peers see one port per family (hole punching
+ * depends on it). Both sides verify the other's certificate chain, NodeId and
+ * network membership in the handshake; a node of another network never gets
+ * a connection.
+ */
+@StartStop({
+  eventStart: events.EventQUICTransportStart,
+  eventStarted: events.EventQUICTransportStarted,
+  eventStop: events.EventQUICTransportStop,
+  eventStopped: events.EventQUICTransportStopped,
+})
+class QUICTransport implements ConnectionTransport {
+  public readonly nodeId: NodeId;
+  public readonly keyPair: KeyPair;
+  public readonly network: NetworkId;
+  public readonly config: TransportConfig;
+  protected membershipClaim?: MembershipClaim;
+  protected certificateChain?: Array<Uint8Array>;
+  protected logger: Logger;
+  protected now: () => Date;
+  protected bound: Array<Bound> = [];
+  protected connections = new Set<QUICNodeConnection>();
+  protected connectionHandlers = new Set<(c: QUICNodeConnection) => void>();
+
+  public constructor({
+    keyPair,
+    network,
+    membershipClaim,
+    certificateChain,
+    config = {},
+    now = () => new Date(),
+    logger,
+  }: {
+    keyPair: KeyPair;
+    network: NetworkId;
+    /** Required to join a private network. */
+    membershipClaim?: MembershipClaim;
+    /** DER chain, leaf first; made from `keyPair` at start when absent. */
+    certificateChain?: Array<Uint8Array>;
+    config?: Partial<TransportConfig>;
+    /** Wall clock for certificate validity. */
+    now?: () => Date;
+    logger?: Logger;
+  }) {
+    this.keyPair = keyPair;
+    this.nodeId = identity.nodeIdFromPublicKey(keyPair.publicKey);
+    this.network = network;
+    this.membershipClaim = membershipClaim;
+    this.certificateChain = certificateChain;
+    this.config = { ...transportConfigDefault, ...config };
+    this.now = now;
+    this.logger = logger ?? new Logger(this.constructor.name);
+  }
+
+  public async start({ listen }: { listen: Array<ListenAddress> }): Promise<void> {
+    this.logger.info(`Starting ${this.constructor.name}`);
+    if (this.certificateChain == null) {
+      this.certificateChain = [
+        await identity.createCertificate({
+          subjectKeyPair: this.keyPair,
+          network: this.network,
+          membershipClaim: this.membershipClaim,
+          now: this.now(),
+          durationSeconds: this.config.certificateDuration,
+        }),
+      ];
+    }
+    const families = new Set<string>();
+    try {
+      for (const l of listen) {
+        const requested = toAddress(l.host, l.port ?? 0);
+        if (families.has(requested.family)) {
+          throw new errors.ErrorTransportBind(
+            `Only one socket per address family: ${l.host} duplicates ${requested.family}`,
+          );
+        }
+        families.add(requested.family);
+        this.bound.push(await this.bind(requested));
+      }
+    } catch (e) {
+      await this.unbindAll();
+      throw e;
+    }
+    this.logger.info(
+      `Started ${this.constructor.name} on ${this.localAddresses.map(formatAddress).join(', ')}`,
+    );
+  }
+
+  public async stop(): Promise<void> {
+    this.logger.info(`Stopping ${this.constructor.name}`);
+    await Promise.all([...this.connections].map((c) => c.close()));
+    await this.unbindAll();
+    this.connectionHandlers.clear();
+    this.logger.info(`Stopped ${this.constructor.name}`);
+  }
+
+  public get localAddresses(): ReadonlyArray<Address> {
+    return this.bound.map((b) => b.address);
+  }
+
+  public get certificateChainDER(): ReadonlyArray<Uint8Array> {
+    return this.certificateChain ?? [];
+  }
+
+  public onConnection(handler: (c: QUICNodeConnection) => void): Unsubscribe {
+    this.connectionHandlers.add(handler);
+    return () => {
+      this.connectionHandlers.delete(handler);
+    };
+  }
+
+  /**
+   * Dials `nodeId` at `address` from the socket of the address's family.
+   * The handshake proves the peer holds `nodeId`'s key and belongs to our
+   * network; otherwise this rejects with a typed `ErrorConnectionDial`.
+   */
+  @ready(new errors.ErrorTransportNotRunning())
+  public async dial(
+    nodeId: NodeId,
+    address: Address,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<QUICNodeConnection> {
+    const target = formatAddress(address);
+    const nodeIdText = identity.encodeNodeId(nodeId);
+    if (identity.nodeIdEquals(nodeId, this.nodeId)) {
+      throw new errors.ErrorDialSelf(`Refusing to dial our own NodeId ${nodeIdText}`);
+    }
+    const bound = this.bound.find((b) => b.address.family === address.family);
+    if (bound == null) {
+      throw new errors.ErrorTransportFamilyUnavailable(
+        `No ${address.family} socket is bound, cannot dial ${target}`,
+      );
+    }
+    if (ctx.signal?.aborted) {
+      throw new baseErrors.ErrorCancelled(`Dial to ${nodeIdText} at ${target} was cancelled`, {
+        cause: ctx.signal.reason,
+      });
+    }
+    let rejection: Error | undefined;
+    const started = Date.now();
+    const timer = typeof ctx.timer === 'number' ? ctx.timer : this.config.connectTimeoutTime;
+    let client: QUICClient;
+    try {
+      client = await QUICClient.createQUICClient(
+        {
+          host: address.host,
+          port: address.port,
+          socket: bound.socket,
+          crypto: {
+            ops: {
+              randomBytes: async (data: ArrayBuffer) => {
+                randomBytes(data.byteLength).copy(Buffer.from(data));
+              },
+            },
+          },
+          config: {
+            ...this.quicConfig(),
+            verifyCallback: async (certs) => {
+              try {
+                await this.verifyPeer(certs, nodeId);
+                return undefined;
+              } catch (e) {
+                rejection = e as Error;
+                return cryptoError.badCertificate;
+              }
+            },
+          },
+          logger: this.logger.getChild(`QUICClient ${target}`),
+        },
+        { timer, signal: ctx.signal },
+      );
+    } catch (e) {
+      throw this.dialError(e, rejection, nodeIdText, target, ctx.signal);
+    }
+    const connection = new QUICNodeConnection({
+      localNodeId: this.nodeId,
+      remoteNodeId: nodeId,
+      initiator: 'local',
+      quicConnection: client.connection,
+      destroy: (force) => client.destroy({ isApp: true, errorCode: 0, force }),
+    });
+    try {
+      await this.awaitAccepted(connection, timer - (Date.now() - started), ctx.signal);
+    } catch (e) {
+      await connection.close().catch(() => {});
+      throw this.dialError(e, undefined, nodeIdText, target, ctx.signal);
+    }
+    this.track(connection);
+    return connection;
+  }
+
+  /** Waits for the server's accept marker (see `QUICNodeConnection.accepted`). */
+  protected awaitAccepted(
+    connection: QUICNodeConnection,
+    remaining: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => finish(new baseErrors.ErrorCancelled('Dial was cancelled'));
+      const t = setTimeout(
+        () => finish(new baseErrors.ErrorTimeout('Peer did not accept the connection in time')),
+        Math.max(1, remaining),
+      );
+      const finish = (e?: unknown) => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
+        if (e == null) resolve();
+        else reject(e);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      connection.accepted.then(() => finish(), finish);
+    });
+  }
+
+  protected dialError(
+    e: unknown,
+    rejection: Error | undefined,
+    nodeIdText: string,
+    target: string,
+    signal: AbortSignal | undefined,
+  ): Error {
+    const where = `${nodeIdText} at ${target}`;
+    if (rejection != null) {
+      if (rejection instanceof identity.errors.ErrorCertificateNodeIdMismatch) {
+        return new baseErrors.ErrorConnectionNodeIdMismatch(
+          `${target} is not ${nodeIdText}: ${rejection.message}`,
+          { cause: rejection },
+        );
+      }
+      return new baseErrors.ErrorConnectionPeerRejected(`Rejected ${where}: ${rejection.message}`, {
+        cause: rejection,
+      });
+    }
+    if (findCause(e, quicErrors.ErrorQUICConnectionPeerTLS) != null) {
+      return new baseErrors.ErrorConnectionRejectedByPeer(
+        `${where} rejected our certificate (wrong network, missing membership claim, or a NodeId it did not expect)`,
+        { cause: e },
+      );
+    }
+    if (signal?.aborted || e instanceof baseErrors.ErrorCancelled) {
+      return new baseErrors.ErrorCancelled(`Dial to ${where} was cancelled`, { cause: e });
+    }
+    if (e instanceof baseErrors.ErrorTimeout) {
+      return new baseErrors.ErrorTimeout(`Dial to ${where} timed out: ${e.message}`, { cause: e });
+    }
+    if (
+      findCause(e, quicErrors.ErrorQUICClientCreateTimeout) != null ||
+      findCause(e, quicErrors.ErrorQUICConnectionStartTimeout) != null ||
+      findCause(e, quicErrors.ErrorQUICConnectionIdleTimeout) != null
+    ) {
+      return new baseErrors.ErrorTimeout(`Dial to ${where} timed out`, { cause: e });
+    }
+    return new errors.ErrorDialAddressFailed(
+      `Dial to ${where} failed: ${(e as Error)?.message ?? String(e)}`,
+      { cause: e },
+    );
+  }
+
+  protected async bind(requested: Address): Promise<Bound> {
+    const socket = new QUICSocket({
+      logger: this.logger.getChild(`QUICSocket ${requested.family}`),
+    });
+    try {
+      await socket.start({
+        host: requested.host,
+        port: requested.port,
+        ipv6Only: requested.family === 'ipv6',
+      });
+    } catch (e) {
+      throw new errors.ErrorTransportBind(
+        `Cannot bind QUIC socket on ${formatAddress(requested)}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const address = toAddress(socket.host, socket.port);
+    const hmacKey = randomBytes(32);
+    const server = new QUICServer({
+      socket,
+      crypto: {
+        key: hmacKey.buffer.slice(hmacKey.byteOffset, hmacKey.byteOffset + 32),
+        ops: {
+          sign: async (key, data) => {
+            const mac = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+            return mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength);
+          },
+          verify: async (key, data, sig) => {
+            const mac = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+            const s = Buffer.from(sig);
+            return s.byteLength === mac.byteLength && timingSafeEqual(mac, s);
+          },
+        },
+      },
+      config: {
+        ...this.quicConfig(),
+        verifyCallback: async (certs) => {
+          try {
+            await this.verifyPeer(certs, undefined);
+            return undefined;
+          } catch (e) {
+            this.audit({
+              kind: 'inbound-rejected',
+              direction: 'inbound',
+              nodeId: claimedNodeId(certs),
+              error: errorSummary(e),
+            });
+            this.logger.warn(`Rejected inbound peer: ${(e as Error).message}`);
+            return cryptoError.badCertificate;
+          }
+        },
+      },
+      minIdleTimeout: this.config.connectTimeoutTime,
+      logger: this.logger.getChild(`QUICServer ${requested.family}`),
+    });
+    server.addEventListener('EventQUICServerConnection', (evt: Event) => {
+      void this.acceptConnection((evt as unknown as { detail: any }).detail);
+    });
+    await server.start();
+    return { socket, server, address };
+  }
+
+  protected async acceptConnection(
+    quicConnection: import('@matrixai/quic').QUICConnection,
+  ): Promise<void> {
+    let peer: PeerIdentity;
+    try {
+      peer = await this.verifyPeer(quicConnection.getRemoteCertsChain(), undefined);
+    } catch (e) {
+      await quicConnection.stop({ isApp: true, errorCode: 0, force: true });
+      return;
+    }
+    const connection = new QUICNodeConnection({
+      localNodeId: this.nodeId,
+      remoteNodeId: peer.nodeId,
+      initiator: 'remote',
+      quicConnection,
+      destroy: (force) => quicConnection.stop({ isApp: true, errorCode: 0, force }),
+    });
+    try {
+      await connection.sendAccept();
+    } catch (e) {
+      this.logger.warn(`Could not confirm inbound connection: ${(e as Error).message}`);
+      await connection.close();
+      return;
+    }
+    this.track(connection);
+    this.dispatchEvent(new events.EventQUICTransportConnection({ detail: connection }));
+    for (const h of this.connectionHandlers) h(connection);
+  }
+
+  protected track(connection: QUICNodeConnection): void {
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+  }
+
+  protected async verifyPeer(
+    certs: ReadonlyArray<Uint8Array>,
+    expectedNodeId: NodeId | undefined,
+  ): Promise<PeerIdentity> {
+    return identity.verifyPeerCertificateChain(certs, {
+      network: this.network,
+      now: this.now(),
+      expectedNodeId,
+    });
+  }
+
+  protected quicConfig() {
+    return {
+      // Let peers run many concurrent calls; our own dials wait for credit.
+      initialMaxStreamsBidi: 1000,
+      ...this.config.quic,
+      key: this.keyPem(),
+      cert: this.certPem(),
+      verifyPeer: true,
+      applicationProtos: [alpn],
+      keepAliveIntervalTime: this.config.keepAliveIntervalTime,
+      maxIdleTimeout: this.config.maxIdleTimeout,
+    };
+  }
+
+  protected keyPem(): string {
+    return identity.privateKeyToPem(this.keyPair.privateKey);
+  }
+
+  protected certPem(): string {
+    return identity.certificateChainToPem(this.certificateChain ?? []);
+  }
+
+  protected audit(record: Omit<events.AuditRecord, 'time'>): void {
+    this.dispatchEvent(new events.EventAudit({ detail: { time: Date.now(), ...record } }));
+  }
+
+  protected async unbindAll(): Promise<void> {
+    const bound = this.bound;
+    this.bound = [];
+    for (const b of bound) {
+      await b.server.stop({ isApp: true, errorCode: 0, force: true }).catch(() => {});
+      await b.socket.stop({ force: true }).catch(() => {});
+    }
+  }
+}
+
+/** The NodeId a rejected chain claimed, for the audit trail (best effort). */
+function claimedNodeId(certs: ReadonlyArray<Uint8Array>): string | undefined {
+  try {
+    return identity.claimedNodeIdOfCertificate(certs[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+export default QUICTransport;

@@ -1,0 +1,126 @@
+import type {
+  Address,
+  AddressFamily,
+  DatagramPort,
+  Unsubscribe,
+} from '@node-network/network-interface';
+import { errors as baseErrors } from '@node-network/network-interface';
+import dgram from 'node:dgram';
+import { ErrorTransportBind } from './errors.js';
+import { toAddress } from './addresses.js';
+
+/** Largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP). */
+const maxUdpPayload = 65507;
+
+/**
+ * `DatagramPort` over a real `node:dgram` socket. One socket, one family
+ * (IPv6 sockets are IPv6-only, so the two families never mix).
+ */
+class UDPDatagramPort implements DatagramPort {
+  public static async bind({
+    host,
+    port = 0,
+    recvBufferSize,
+    sendBufferSize,
+  }: {
+    host: string;
+    port?: number;
+    recvBufferSize?: number;
+    sendBufferSize?: number;
+  }): Promise<UDPDatagramPort> {
+    const requested = toAddress(host, port);
+    const socket = dgram.createSocket({
+      type: requested.family === 'ipv6' ? 'udp6' : 'udp4',
+      ipv6Only: requested.family === 'ipv6',
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        socket.close();
+        reject(
+          new ErrorTransportBind(`Cannot bind UDP ${requested.host}:${requested.port}`, {
+            cause: e,
+          }),
+        );
+      };
+      socket.once('error', onError);
+      socket.bind(requested.port, requested.host, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    if (recvBufferSize != null) socket.setRecvBufferSize(recvBufferSize);
+    if (sendBufferSize != null) socket.setSendBufferSize(sendBufferSize);
+    const bound = socket.address();
+    return new UDPDatagramPort(socket, toAddress(bound.address, bound.port));
+  }
+
+  public readonly localAddress: Address;
+  public readonly maxDatagramSize = maxUdpPayload;
+  protected socket: dgram.Socket;
+  protected handlers = new Set<(data: Uint8Array, from: Address) => void>();
+  protected _closed = false;
+
+  protected constructor(socket: dgram.Socket, localAddress: Address) {
+    this.socket = socket;
+    this.localAddress = localAddress;
+    socket.on('message', (msg, rinfo) => {
+      let from: Address;
+      try {
+        from = toAddress(rinfo.address, rinfo.port);
+      } catch {
+        return;
+      }
+      for (const handler of this.handlers) handler(msg, from);
+    });
+    // Errors on a bound UDP socket (ICMP unreachable and the like) are per
+    // datagram; they must not crash the process.
+    socket.on('error', () => {});
+  }
+
+  public get family(): AddressFamily {
+    return this.localAddress.family;
+  }
+
+  public get closed(): boolean {
+    return this._closed;
+  }
+
+  public async send(data: Uint8Array, to: Address): Promise<void> {
+    if (this._closed) {
+      throw new baseErrors.ErrorDatagramPortClosed('Datagram port is closed');
+    }
+    if (data.byteLength > this.maxDatagramSize) {
+      throw new baseErrors.ErrorDatagramTooLarge(
+        `Datagram of ${data.byteLength} bytes exceeds ${this.maxDatagramSize}`,
+      );
+    }
+    if (to.family !== this.localAddress.family) {
+      throw new baseErrors.ErrorDatagramAddressInvalid(
+        `Cannot send to an ${to.family} address from an ${this.localAddress.family} port`,
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.socket.send(data, to.port, to.host, (e) => {
+        if (e == null) return resolve();
+        reject(new baseErrors.ErrorDatagramPort(`UDP send failed: ${e.message}`, { cause: e }));
+      });
+    });
+  }
+
+  public onDatagram(handler: (data: Uint8Array, from: Address) => void): Unsubscribe {
+    const h = (data: Uint8Array, from: Address) => handler(data, from);
+    this.handlers.add(h);
+    return () => {
+      this.handlers.delete(h);
+    };
+  }
+
+  public async close(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    this.handlers.clear();
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+export default UDPDatagramPort;

@@ -1,0 +1,88 @@
+import { errors as baseErrors } from '@node-network/network-interface';
+
+class ErrorTransport<T> extends baseErrors.ErrorNodeNetwork<T> {
+  static description = 'Transport error';
+}
+
+class ErrorAddressInvalid<T> extends baseErrors.ErrorCodec<T> {
+  static description = 'Invalid network address';
+}
+
+class ErrorTransportRunning<T> extends ErrorTransport<T> {
+  static description = 'Transport is running';
+}
+
+class ErrorTransportNotRunning<T> extends baseErrors.ErrorConnectionTransportNotRunning<T> {
+  static description = 'Transport is not running';
+}
+
+class ErrorTransportBind<T> extends ErrorTransport<T> {
+  static description = 'Could not bind a socket';
+}
+
+/** No socket of the address's family is bound, so it cannot be dialled. */
+class ErrorTransportFamilyUnavailable<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'No socket is bound for this address family';
+}
+
+/** A dial to one address failed (unreachable, no answer, QUIC error). */
+class ErrorDialAddressFailed<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'Dialling an address failed';
+}
+
+/** Every address of a node was tried and all failed; `data.attempts` says how. */
+class ErrorDialAllAddressesFailed<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'Every address of the node failed';
+}
+
+/** Dialled with no address to try. */
+class ErrorDialNoAddresses<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'No address is known for the node';
+}
+
+/** Refused to dial our own NodeId. */
+class ErrorDialSelf<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'Cannot connect to our own NodeId';
+}
+
+/** The connection was closed because another one to the same node won the tie-break. */
+class ErrorConnectionDuplicate<T> extends baseErrors.ErrorConnectionClosed<T> {
+  static description = 'Duplicate connection to the same node was closed';
+}
+
+class ErrorRPC<T> extends ErrorTransport<T> {
+  static description = 'RPC error';
+}
+
+/** The remote handler threw; `data` carries the remote error's type and message. */
+class ErrorRPCRemote<T> extends ErrorRPC<T> {
+  static description = 'Remote RPC handler failed';
+}
+
+/** An RPC answer did not match its expected shape. */
+class ErrorRPCResponseInvalid<T> extends baseErrors.ErrorCodec<T> {
+  static description = 'RPC response is malformed';
+}
+
+/** An RPC request did not match its expected shape. */
+class ErrorRPCRequestInvalid<T> extends baseErrors.ErrorCodec<T> {
+  static description = 'RPC request is malformed';
+}
+
+export {
+  ErrorTransport,
+  ErrorAddressInvalid,
+  ErrorTransportRunning,
+  ErrorTransportNotRunning,
+  ErrorTransportBind,
+  ErrorTransportFamilyUnavailable,
+  ErrorDialAddressFailed,
+  ErrorDialAllAddressesFailed,
+  ErrorDialNoAddresses,
+  ErrorDialSelf,
+  ErrorConnectionDuplicate,
+  ErrorRPC,
+  ErrorRPCRemote,
+  ErrorRPCResponseInvalid,
+  ErrorRPCRequestInvalid,
+};

@@ -1,0 +1,33 @@
+import type { QUICConfig } from '@matrixai/quic';
+
+/** Timeouts and QUIC settings of a transport; every field has a default. */
+type TransportConfig = {
+  /** Default limit of one dial (handshake included), ms. */
+  connectTimeoutTime: number;
+  /** A connection with no traffic for this long is closed, ms. */
+  maxIdleTimeout: number;
+  /** Keepalive interval on every connection, ms (below `maxIdleTimeout`). */
+  keepAliveIntervalTime: number;
+  /** Validity of the certificate made at start, seconds. */
+  certificateDuration: number;
+  /** Extra quiche settings passed through to @matrixai/quic. */
+  quic: Partial<
+    Pick<
+      QUICConfig,
+      | 'initialMaxData'
+      | 'initialMaxStreamDataBidiLocal'
+      | 'initialMaxStreamDataBidiRemote'
+      | 'initialMaxStreamsBidi'
+      | 'maxConnectionWindow'
+      | 'maxStreamWindow'
+      | 'readableChunkSize'
+      | 'maxSendUdpPayloadSize'
+      | 'maxRecvUdpPayloadSize'
+    >
+  >;
+};
+
+/** One socket to bind: an IP literal and a port (0 picks one). */
+type ListenAddress = { host: string; port?: number };
+
+export type { TransportConfig, ListenAddress };

@@ -1,0 +1,114 @@
+import { describe, test, expect, afterEach } from '@jest/globals';
+import { test as testProp, fc } from '@fast-check/jest';
+import { startNode } from './utils.js';
+import type { TestNode } from './utils.js';
+import { ErrorRPCRemote } from '../src/errors.js';
+
+/**
+ * Writes `bytes` on a fresh stream, ends it, and reads what comes back for
+ * at most `ms`; returns the answer text and whether the peer ended the stream.
+ */
+async function rawExchange(
+  stream: {
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+    cancel(r?: unknown): void;
+  },
+  bytes: Uint8Array,
+  ms = 2000,
+): Promise<{ text: string; ended: boolean }> {
+  const w = stream.writable.getWriter();
+  await w.write(bytes).catch(() => {});
+  await w.close().catch(() => {});
+  const reader = stream.readable.getReader();
+  let text = '';
+  let ended = false;
+  const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms));
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), deadline]);
+      if (r === 'timeout') break;
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      text += Buffer.from(r.value).toString('utf8');
+    }
+  } catch {
+    // A reset stream is an acceptable answer to garbage.
+    ended = true;
+  }
+  stream.cancel();
+  return { text, ended };
+}
+
+describe('RPC over connections, hostile input', () => {
+  let a: TestNode | undefined;
+  let b: TestNode | undefined;
+  afterEach(async () => {
+    await a?.stop();
+    await b?.stop();
+    a = undefined;
+    b = undefined;
+  });
+
+  test('unknown methods, garbage and oversized requests get typed answers; the connection survives', async () => {
+    const na = await startNode();
+    a = na;
+    const nb = await startNode();
+    b = nb;
+    const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
+    await expect(nc.rpc.unary('noSuchMethod', {}, { timer: 3000 })).rejects.toBeDefined();
+    // Raw garbage on a stream.
+    const s1 = await nc.connection.openStream();
+    const r1 = await rawExchange(s1, Buffer.from('this is not json-rpc {{{'));
+    expect(r1.ended).toBe(true);
+    // A well-formed JSON value that is not a request.
+    const s2 = await nc.connection.openStream();
+    const r2 = await rawExchange(s2, Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1 })));
+    expect(r2.ended).toBe(true);
+    // Oversized: 1 MiB inside one JSON string.
+    const s3 = await nc.connection.openStream();
+    const huge = `{"jsonrpc":"2.0","method":"ping","params":{"x":"${'a'.repeat(1 << 20)}"},"id":1}`;
+    const r3 = await rawExchange(s3, Buffer.from(huge));
+    expect(r3.ended).toBe(true);
+    // Still usable.
+    expect(await na.manager.ping(nb.transport.nodeId)).toBeGreaterThanOrEqual(0);
+    expect(nc.connection.closed).toBe(false);
+  });
+
+  test('a handler that throws surfaces as ErrorRPCRemote without a stack', async () => {
+    const { UnaryHandler } = await import('@matrixai/rpc');
+    class Boom extends UnaryHandler {
+      public handle = async () => {
+        throw new Error('kaboom');
+      };
+    }
+    const { default: NodeConnectionManager } = await import('../src/NodeConnectionManager.js');
+    const na = await startNode();
+    a = na;
+    const nb = await startNode();
+    b = nb;
+    await nb.manager.stop();
+    const manager = new NodeConnectionManager({ transport: nb.transport });
+    await manager.start({ handlers: { boom: new Boom({}) } });
+    nb.manager = manager;
+    const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
+    const e = await nc.rpc.unary('boom', {}).catch((e) => e);
+    expect(e).toBeInstanceOf(ErrorRPCRemote);
+    expect(e.message).toMatch(/kaboom/);
+    expect(JSON.stringify(e.data)).not.toMatch(/at .*\.ts/);
+  });
+
+  testProp.prop([fc.uint8Array({ maxLength: 4096 })], { numRuns: 15 })(
+    'random bytes on a stream never break the peer',
+    async (bytes) => {
+      const na = (a ??= await startNode());
+      const nb = (b ??= await startNode());
+      const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
+      const s = await nc.connection.openStream();
+      await rawExchange(s, bytes, 500);
+      expect(await na.manager.ping(nb.transport.nodeId)).toBeGreaterThanOrEqual(0);
+    },
+  );
+});
