@@ -23,6 +23,9 @@ function readTlv(buf: Uint8Array, offset: number, limit = buf.byteLength): Tlv {
     }
     len = 0;
     for (let i = 0; i < n; i++) len = (len << 8) | buf[offset + 2 + i];
+    if (len < 0x80 || buf[offset + 2] === 0) {
+      throw new ErrorCertificateMalformed('DER length is not minimal');
+    }
     headerLength += n;
   }
   const end = offset + headerLength + len;

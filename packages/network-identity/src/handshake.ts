@@ -103,10 +103,24 @@ function parseCertificate(bytes: unknown): ParsedCertificate {
     throw new errors.ErrorCertificateMalformed('Certificate validity is malformed', { cause: e });
   }
   // The signed bytes exactly as received: the first element of the outer SEQUENCE.
+  // Strict DER framing: one SEQUENCE spanning all the bytes, made of exactly
+  // tbsCertificate, signatureAlgorithm and signatureValue.
   let tbsRaw: Uint8Array;
   try {
     const outer = der.readTlv(bytes, 0);
     const first = der.readTlv(bytes, outer.headerLength, outer.end);
+    const second = der.readTlv(bytes, first.end, outer.end);
+    const third = der.readTlv(bytes, second.end, outer.end);
+    if (
+      outer.tag !== 0x30 ||
+      outer.end !== bytes.byteLength ||
+      first.tag !== 0x30 ||
+      second.tag !== 0x30 ||
+      third.tag !== 0x03 ||
+      third.end !== outer.end
+    ) {
+      throw new errors.ErrorCertificateMalformed('Certificate is not strict DER');
+    }
     tbsRaw = bytes.subarray(first.start, first.end);
   } catch (e) {
     throw new errors.ErrorCertificateMalformed('Certificate DER is malformed', { cause: e });
