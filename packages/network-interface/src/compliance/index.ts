@@ -4,3 +4,7 @@
  */
 export { testConnectionCompliance } from './connection.js';
 export type { ConnectionHarness } from './connection.js';
+export { testClockCompliance } from './clock.js';
+export type { ClockHarness } from './clock.js';
+export { testDatagramPortCompliance } from './datagramPort.js';
+export type { DatagramPortHarness } from './datagramPort.js';
