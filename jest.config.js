@@ -27,4 +27,7 @@ export default {
   testMatch: ['**/tests/**/*.test.ts'],
   testTimeout: 30000,
   verbose: false,
+  // @matrixai/quic and @matrixai/rpc leave unref'd-less timers behind after stop; without this jest
+  // waits about two minutes for them after the last test.
+  forceExit: true,
 };

@@ -15,7 +15,7 @@ const CHUNK = 64 * 1024;
 const BULK_BYTES = Number(process.env.BENCH_BULK_BYTES ?? 256e6);
 // Transfers stop at this deadline; the bytes actually sent are what counts, so
 // a slow transport stays bounded in time.
-const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 20_000);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 300_000);
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 50);
 const logger = new Logger('bench', LogLevel.ERROR);
 

@@ -3,7 +3,7 @@ import Logger, { LogLevel } from '@matrixai/logger';
 import { NodeNetwork, identity, errors } from '../src/index.js';
 import { errors as baseErrors } from '@node-network/network-interface';
 
-const logger = new Logger('test', LogLevel.WARN);
+const logger = new Logger('test', LogLevel.ERROR);
 
 describe('NodeNetwork', () => {
   const nodes: Array<NodeNetwork> = [];

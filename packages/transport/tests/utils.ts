@@ -5,7 +5,7 @@ import Logger, { LogLevel } from '@matrixai/logger';
 import QUICTransport from '../src/QUICTransport.js';
 import NodeConnectionManager from '../src/NodeConnectionManager.js';
 
-const logger = new Logger('test', LogLevel.WARN);
+const logger = new Logger('test', LogLevel.ERROR);
 
 type TestNode = {
   transport: QUICTransport;
