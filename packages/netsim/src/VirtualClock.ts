@@ -1,0 +1,115 @@
+import type { Clock, TimerHandle } from '@node-network/network-interface';
+
+type Timer = { due: number; seq: number; callback: () => void; cancelled: boolean };
+
+/**
+ * Virtual time: nothing happens until the owner advances it. Timers run in
+ * (due, set order) order, so a run is the same every time. Hours of protocol
+ * time pass in milliseconds.
+ */
+class VirtualClock implements Clock {
+  protected time: number;
+  protected seq = 0;
+  protected heap: Array<Timer> = [];
+
+  public constructor(start = 0) {
+    this.time = start;
+  }
+
+  public now(): number {
+    return this.time;
+  }
+
+  public setTimer(delay: number, callback: () => void): TimerHandle {
+    const timer: Timer = {
+      due: this.time + Math.max(0, delay),
+      seq: this.seq++,
+      callback,
+      cancelled: false,
+    };
+    this.push(timer);
+    return {
+      due: timer.due,
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  /** Timers not yet run or cancelled. */
+  public get pending(): number {
+    return this.heap.filter((t) => !t.cancelled).length;
+  }
+
+  /** When the next timer is due, or undefined when none is. */
+  public nextDue(): number | undefined {
+    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+    return this.heap[0]?.due;
+  }
+
+  /** Moves time forward by `ms`, running every timer due by then. Returns timers run. */
+  public advance(ms: number): number {
+    return this.runUntil(this.time + ms);
+  }
+
+  /** Runs timers until none is left or `limit` timers have run. Returns timers run. */
+  public runUntilIdle(limit = 10_000_000): number {
+    let n = 0;
+    for (let due = this.nextDue(); due != null && n < limit; due = this.nextDue()) {
+      n += this.runUntil(due, limit - n);
+    }
+    return n;
+  }
+
+  protected runUntil(until: number, limit = Infinity): number {
+    let n = 0;
+    while (n < limit) {
+      const due = this.nextDue();
+      if (due == null || due > until) break;
+      const t = this.pop()!;
+      this.time = Math.max(this.time, t.due);
+      n++;
+      t.callback();
+    }
+    this.time = Math.max(this.time, until);
+    return n;
+  }
+
+  protected less(a: Timer, b: Timer): boolean {
+    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+  }
+
+  protected push(t: Timer): void {
+    const h = this.heap;
+    h.push(t);
+    for (let i = h.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  protected pop(): Timer | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l], h[m])) m = l;
+        if (r < h.length && this.less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export default VirtualClock;

@@ -1,0 +1,62 @@
+import type { Address, DatagramPort, Unsubscribe } from '@node-network/network-interface';
+import type Network from './Network.js';
+import type { SimHost } from './Network.js';
+import { errors as baseErrors } from '@node-network/network-interface';
+
+/** A `DatagramPort` bound on a simulated host; datagrams travel through `Network`. */
+class VirtualDatagramPort implements DatagramPort {
+  public readonly localAddress: Address;
+  public readonly maxDatagramSize = 65507;
+  public readonly host: SimHost;
+  protected network: Network;
+  protected handlers = new Set<(data: Uint8Array, from: Address) => void>();
+  protected _closed = false;
+
+  public constructor(network: Network, host: SimHost, localAddress: Address) {
+    this.network = network;
+    this.host = host;
+    this.localAddress = localAddress;
+  }
+
+  public get closed(): boolean {
+    return this._closed;
+  }
+
+  public async send(data: Uint8Array, to: Address): Promise<void> {
+    if (this._closed) throw new baseErrors.ErrorDatagramPortClosed('Datagram port is closed');
+    if (data.byteLength > this.maxDatagramSize) {
+      throw new baseErrors.ErrorDatagramTooLarge(
+        `Datagram of ${data.byteLength} bytes exceeds ${this.maxDatagramSize}`,
+      );
+    }
+    if (to.family !== this.localAddress.family) {
+      throw new baseErrors.ErrorDatagramAddressInvalid(
+        `Cannot send to an ${to.family} address from an ${this.localAddress.family} port`,
+      );
+    }
+    this.network.transmit(this, new Uint8Array(data), to);
+  }
+
+  public onDatagram(handler: (data: Uint8Array, from: Address) => void): Unsubscribe {
+    const h = (data: Uint8Array, from: Address) => handler(data, from);
+    this.handlers.add(h);
+    return () => {
+      this.handlers.delete(h);
+    };
+  }
+
+  public async close(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    this.handlers.clear();
+    this.network.unbind(this);
+  }
+
+  /** Called by the network when a datagram arrives. */
+  public deliver(data: Uint8Array, from: Address): void {
+    if (this._closed) return;
+    for (const h of this.handlers) h(new Uint8Array(data), from);
+  }
+}
+
+export default VirtualDatagramPort;

@@ -1,0 +1,16 @@
+/**
+ * @packageDocumentation
+ * A deterministic in-process network for protocol tests at scale: a virtual
+ * clock, virtual UDP ports that implement `DatagramPort`, and NAT models
+ * (RFC 4787 mapping, filtering, port allocation, mapping lifetime,
+ * hairpinning) matching the netns lab's kinds. No real sockets, no real time.
+ */
+export { default as VirtualClock } from './VirtualClock.js';
+export { default as Random } from './Random.js';
+export { default as NAT } from './NAT.js';
+export { default as Network } from './Network.js';
+export { default as VirtualDatagramPort } from './VirtualDatagramPort.js';
+export { natConfigs, addSite } from './presets.js';
+export type * from './types.js';
+export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry } from './Network.js';
+export * as errors from './errors.js';
