@@ -1,0 +1,217 @@
+import type { ChildProcess } from 'node:child_process';
+import type { LabNATKind } from './natRules.js';
+import { spawn } from 'node:child_process';
+import { run, commandExists } from './exec.js';
+import { natRules } from './natRules.js';
+import { ErrorNetlabUnavailable } from './errors.js';
+
+type LabSiteKind = 'open' | LabNATKind;
+
+type LabSite = {
+  name: string;
+  kind: LabSiteKind;
+  /** Namespace of the host (behind the router, or on the internet for `open`). */
+  hostNs: string;
+  hostIp: string;
+  /** The router's namespace and public address (undefined for `open`). */
+  routerNs?: string;
+  publicIp: string;
+};
+
+const prefixRoot = 'nnlab';
+
+/** Whether this process can build labs; `reason` says why not. */
+async function canRunNetlab(): Promise<{ ok: boolean; reason?: string }> {
+  if (process.platform !== 'linux') return { ok: false, reason: 'network namespaces need Linux' };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'network namespaces need root' };
+  for (const cmd of ['ip', 'nft']) {
+    if (!(await commandExists(cmd)))
+      return { ok: false, reason: `${cmd} is not installed (apt-get install iproute2 nftables)` };
+  }
+  return { ok: true };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A real-kernel lab: an "internet" namespace with a bridge, an observer host
+ * with three public addresses (203.0.113.10-12), and one site per requested
+ * kind: a router namespace doing that kind of NAT with nftables and a host
+ * behind it (198.18.<i>.2), or a public host for `open`. Only documentation
+ * and benchmark ranges, only inside namespaces this lab made; `destroy()`
+ * removes everything, and `create()` first sweeps labs whose process died.
+ */
+class Lab {
+  public static async create({
+    sites,
+  }: {
+    sites: Array<{ name: string; kind: LabSiteKind }>;
+  }): Promise<Lab> {
+    const can = await canRunNetlab();
+    if (!can.ok) throw new ErrorNetlabUnavailable(can.reason!);
+    await Lab.sweep();
+    const lab = new Lab(
+      `${prefixRoot}${process.pid}x${Math.floor(Math.random() * 1e6).toString(36)}`,
+    );
+    try {
+      await lab.build(sites);
+    } catch (e) {
+      await lab.destroy();
+      throw e;
+    }
+    return lab;
+  }
+
+  /** Deletes namespaces left by lab processes that no longer run. */
+  public static async sweep(): Promise<Array<string>> {
+    const out = await run(['ip', 'netns', 'list']);
+    const removed: Array<string> = [];
+    for (const line of out.split('\n')) {
+      const ns = line.split(' ')[0];
+      const m = new RegExp(`^${prefixRoot}(\\d+)x`).exec(ns);
+      if (m == null || pidAlive(Number(m[1]))) continue;
+      await run(['ip', 'netns', 'del', ns]).catch(() => {});
+      removed.push(ns);
+    }
+    return removed;
+  }
+
+  public readonly prefix: string;
+  public readonly sites = new Map<string, LabSite>();
+  public readonly observerNs: string;
+  public readonly observerIps = ['203.0.113.10', '203.0.113.11', '203.0.113.12'];
+  protected namespaces: Array<string> = [];
+  protected children = new Set<ChildProcess>();
+  protected inetNs: string;
+
+  protected constructor(prefix: string) {
+    this.prefix = prefix;
+    this.inetNs = `${prefix}-inet`;
+    this.observerNs = `${prefix}-obs`;
+  }
+
+  /** Runs `argv` inside namespace `ns` and returns its stdout. */
+  public exec(
+    ns: string,
+    argv: Array<string>,
+    opts?: { input?: string; timeoutMs?: number },
+  ): Promise<string> {
+    return run(['ip', 'netns', 'exec', ns, ...argv], opts);
+  }
+
+  /** Starts `argv` inside namespace `ns`; it is killed by `destroy()`. */
+  public spawn(ns: string, argv: Array<string>): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  public async destroy(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    this.children.clear();
+    for (const ns of this.namespaces.reverse()) {
+      const pids = await run(['ip', 'netns', 'pids', ns]).catch(() => '');
+      for (const pid of pids.split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await run(['ip', 'netns', 'del', ns]).catch(() => {});
+    }
+    this.namespaces = [];
+  }
+
+  protected async addNs(name: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    await run(['ip', 'netns', 'add', ns]);
+    this.namespaces.push(ns);
+    await this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /** A veth pair from `a` (named `aIf`) to the internet bridge. */
+  protected async plugIntoInternet(ns: string, ifName: string, peerName: string): Promise<void> {
+    await run([
+      'ip',
+      'link',
+      'add',
+      ifName,
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      peerName,
+      'netns',
+      this.inetNs,
+    ]);
+    await this.exec(this.inetNs, ['ip', 'link', 'set', peerName, 'master', 'br0', 'up']);
+    await this.exec(ns, ['ip', 'link', 'set', ifName, 'up']);
+  }
+
+  protected async build(sites: Array<{ name: string; kind: LabSiteKind }>): Promise<void> {
+    await this.addNs('inet');
+    await this.exec(this.inetNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    await this.exec(this.inetNs, ['ip', 'link', 'set', 'br0', 'up']);
+    await this.addNs('obs');
+    await this.plugIntoInternet(this.observerNs, 'eth0', 'obs');
+    for (const ip of this.observerIps) {
+      await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    }
+    let i = 0;
+    for (const s of sites) {
+      i++;
+      const publicIp = `203.0.113.${i + 100}`;
+      if (s.kind === 'open') {
+        const hostNs = await this.addNs(`h${i}`);
+        await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
+        await this.exec(hostNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'eth0']);
+        this.sites.set(s.name, { name: s.name, kind: s.kind, hostNs, hostIp: publicIp, publicIp });
+        continue;
+      }
+      const routerNs = await this.addNs(`r${i}`);
+      const hostNs = await this.addNs(`h${i}`);
+      const hostIp = `198.18.${i}.2`;
+      await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
+      await this.exec(routerNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'wan']);
+      await run([
+        'ip',
+        'link',
+        'add',
+        'lan',
+        'netns',
+        routerNs,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        hostNs,
+      ]);
+      await this.exec(routerNs, ['ip', 'addr', 'add', `198.18.${i}.1/24`, 'dev', 'lan']);
+      await this.exec(routerNs, ['ip', 'link', 'set', 'lan', 'up']);
+      await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIp}/24`, 'dev', 'eth0']);
+      await this.exec(hostNs, ['ip', 'link', 'set', 'eth0', 'up']);
+      await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', `198.18.${i}.1`]);
+      await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await this.exec(routerNs, ['nft', '-f', '-'], { input: natRules(s.kind, publicIp, hostIp) });
+      this.sites.set(s.name, { name: s.name, kind: s.kind, hostNs, hostIp, routerNs, publicIp });
+    }
+  }
+}
+
+export default Lab;
+export { canRunNetlab };
+export type { LabSite, LabSiteKind };

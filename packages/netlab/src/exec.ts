@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import { ErrorNetlabCommand } from './errors.js';
+
+/** Runs `argv` (no shell), optionally with `input` on stdin; rejects with the command's stderr. */
+function run(
+  argv: Array<string>,
+  { input, timeoutMs = 20_000 }: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(argv[0], argv.slice(1), { timeout: timeoutMs }, (e, stdout, stderr) => {
+      if (e != null) {
+        reject(
+          new ErrorNetlabCommand(
+            `${argv.join(' ')} failed: ${String(stderr).trim() || e.message}`,
+            {
+              cause: e,
+              data: { argv, stderr: String(stderr) },
+            },
+          ),
+        );
+      } else {
+        resolve(String(stdout));
+      }
+    });
+    if (input != null) child.stdin?.end(input);
+  });
+}
+
+function commandExists(name: string): Promise<boolean> {
+  return run(['sh', '-c', `command -v ${name}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
+export { run, commandExists };

@@ -1,0 +1,13 @@
+/**
+ * @packageDocumentation
+ * Real-kernel NAT labs in Linux network namespaces (root only): an
+ * internet bridge, observers, and NAT routers of each kind built with
+ * nftables; probes that measure what a NAT really does.
+ */
+export { default as Lab, canRunNetlab } from './Lab.js';
+export type { LabSite, LabSiteKind } from './Lab.js';
+export type { LabNATKind } from './natRules.js';
+export { natRules } from './natRules.js';
+export { measureNat } from './measure.js';
+export type { MeasuredNat } from './measure.js';
+export * as errors from './errors.js';

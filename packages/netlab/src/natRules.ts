@@ -1,0 +1,64 @@
+/**
+ * nftables rules for each NAT kind on a router whose public interface is
+ * `wan` (address `wanIp`) and whose LAN host is `hostIp`. Verified on these
+ * machines (see shared/notes/netns-nat-lab.md); one statement per line, as
+ * nft's parser here wants.
+ */
+type LabNATKind = 'full-cone' | 'restricted' | 'port-restricted' | 'symmetric';
+
+function natRules(kind: LabNATKind, wanIp: string, hostIp: string): string {
+  switch (kind) {
+    case 'port-restricted':
+      return `table ip nat {
+ chain post {
+  type nat hook postrouting priority 100;
+  oifname "wan" masquerade
+ }
+}
+`;
+    case 'symmetric':
+      return `table ip nat {
+ chain post {
+  type nat hook postrouting priority 100;
+  oifname "wan" masquerade random,fully-random
+ }
+}
+`;
+    case 'full-cone':
+      return `table ip nat {
+ chain pre {
+  type nat hook prerouting priority -100;
+  iifname "wan" udp dport 1024-65535 dnat to ${hostIp}
+ }
+ chain post {
+  type nat hook postrouting priority 100;
+  oifname "wan" snat to ${wanIp} persistent
+ }
+}
+`;
+    case 'restricted':
+      return `table ip nat {
+ set peers {
+  type ipv4_addr;
+  flags dynamic,timeout;
+  timeout 60s;
+ }
+ chain track {
+  type filter hook forward priority 0;
+  oifname "wan" update @peers { ip daddr }
+ }
+ chain pre {
+  type nat hook prerouting priority -100;
+  iifname "wan" ip saddr @peers udp dport 1024-65535 dnat to ${hostIp}
+ }
+ chain post {
+  type nat hook postrouting priority 100;
+  oifname "wan" snat to ${wanIp} persistent
+ }
+}
+`;
+  }
+}
+
+export { natRules };
+export type { LabNATKind };

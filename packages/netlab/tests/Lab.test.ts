@@ -1,0 +1,78 @@
+import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import Lab, { canRunNetlab } from '../src/Lab.js';
+import { measureNat } from '../src/measure.js';
+
+const can = await canRunNetlab();
+if (!can.ok) {
+  // Say why, loudly; in CI (root) the lab must run, so there this is a failure.
+  process.stderr.write(`netlab tests skipped: ${can.reason}\n`);
+}
+const maybe = can.ok ? describe : describe.skip;
+
+test('netlab runs wherever CI runs', () => {
+  if (process.env.CI === 'true') expect(can).toEqual({ ok: true });
+});
+
+maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await Lab.create({
+      sites: [
+        { name: 'open', kind: 'open' },
+        { name: 'full-cone', kind: 'full-cone' },
+        { name: 'restricted', kind: 'restricted' },
+        { name: 'port-restricted', kind: 'port-restricted' },
+        { name: 'symmetric', kind: 'symmetric' },
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    const prefix = lab?.prefix;
+    await lab?.destroy();
+    const left = execFileSync('ip', ['netns', 'list']).toString();
+    expect(left.includes(prefix)).toBe(false);
+  });
+
+  test('open: the host is its own public address; nothing is filtered', async () => {
+    const m = await measureNat(lab, 'open');
+    expect(m.seenBy).toEqual(['203.0.113.101:40000', '203.0.113.101:40000']);
+    expect([m.otherPort, m.otherIp]).toEqual([true, true]);
+  });
+
+  test('full-cone: same mapping for both observers, port kept, nothing filtered', async () => {
+    const m = await measureNat(lab, 'full-cone');
+    expect(m.seenBy).toEqual(['203.0.113.102:40000', '203.0.113.102:40000']);
+    expect([m.otherPort, m.otherIp]).toEqual([true, true]);
+  });
+
+  test('restricted: same mapping; the contacted IP gets through from any port, others do not', async () => {
+    const m = await measureNat(lab, 'restricted');
+    expect(m.seenBy[0]).toBe(m.seenBy[1]);
+    expect([m.otherPort, m.otherIp]).toEqual([true, false]);
+  });
+
+  test('port-restricted: same mapping, port kept, only the contacted endpoint gets through', async () => {
+    const m = await measureNat(lab, 'port-restricted');
+    expect(m.seenBy).toEqual(['203.0.113.104:40000', '203.0.113.104:40000']);
+    expect([m.otherPort, m.otherIp]).toEqual([false, false]);
+  });
+
+  test('symmetric: a different external port per observer', async () => {
+    const m = await measureNat(lab, 'symmetric');
+    expect(m.seenBy[0]).not.toBeNull();
+    expect(m.seenBy[0]).not.toBe(m.seenBy[1]);
+    expect(m.seenBy[0]!.startsWith('203.0.113.105:')).toBe(true);
+    expect([m.otherPort, m.otherIp]).toEqual([false, false]);
+  });
+});
+
+maybe('Lab cleanup', () => {
+  test('namespaces left by a dead lab process are swept', async () => {
+    const stale = 'nnlab4194300x1-inet'; // pid above pid_max: never alive
+    execFileSync('ip', ['netns', 'add', stale]);
+    const removed = await Lab.sweep();
+    expect(removed).toContain(stale);
+    expect(execFileSync('ip', ['netns', 'list']).toString().includes(stale)).toBe(false);
+  });
+});
