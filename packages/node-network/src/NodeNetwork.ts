@@ -19,6 +19,8 @@ import {
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
+import { NATBehaviourDetector } from '@node-network/signalling';
+import os from 'node:os';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -70,6 +72,8 @@ class NodeNetwork {
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
   protected auditLog: Array<AuditRecord> = [];
+  /** What this node believes about its NAT, from peers' `observedAddress` answers. */
+  public readonly natDetector = new NATBehaviourDetector();
   protected auditLimit: number;
 
   public constructor(options: NodeNetworkOptions) {
@@ -188,6 +192,8 @@ class NodeNetwork {
     const t0 = performance.now();
     const nc = await this.connectionManager.connect(id, toTry, ctx);
     if (given.length > 0) this.addAddresses(id, given);
+    // Learn our reflexive address from this peer, in the background.
+    void this.learnReflexiveAddress(id).catch(() => {});
     return {
       nodeId: text,
       connectionId: nc.connection.id,
@@ -217,6 +223,41 @@ class NodeNetwork {
     return addressUtils.formatAddress(await this.connectionManager.observedAddress(id, ctx));
   }
 
+  /**
+   * Asks `nodeId` where it sees us and feeds the answer to the NAT detector.
+   * A wildcard-bound socket's local host is taken from the answer when the
+   * answer is one of this machine's own addresses.
+   */
+  public async learnReflexiveAddress(
+    nodeId: NodeId,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<void> {
+    const nc = this.connectionManager.getConnection(nodeId);
+    if (nc == null) return;
+    const reflexive = await this.connectionManager.observedAddress(nodeId, ctx);
+    let local = nc.connection.localAddress;
+    if (local.host === '0.0.0.0' || local.host === '::') {
+      const own = Object.values(os.networkInterfaces())
+        .flat()
+        .some((i) => i != null && i.address === reflexive.host);
+      local = { ...local, host: own ? reflexive.host : local.host };
+    }
+    this.natDetector.observe({
+      observer: identity.encodeNodeId(nodeId),
+      observerAddress: nc.connection.remoteAddress,
+      local,
+      reflexive,
+      at: Date.now(),
+    });
+    for (let e = this.natDetector.pollEvent(); e != null; e = this.natDetector.pollEvent()) {
+      this.recordAudit({
+        time: Date.now(),
+        kind: 'nat-classification',
+        detail: `${e.current.family}: ${e.previous.mapping} -> ${e.current.mapping} (ports ${e.current.allocation}, ${e.current.observers} observers, public ${e.current.publicAddresses.join(' ')})`,
+      });
+    }
+  }
+
   public status(): NodeNetworkStatus {
     const knownNodes: Record<string, Array<string>> = {};
     for (const [k, v] of this.knownNodes) knownNodes[k] = v.map(addressUtils.formatAddress);
@@ -232,6 +273,10 @@ class NodeNetwork {
         remoteAddress: addressUtils.formatAddress(c.remoteAddress),
       })),
       knownNodes,
+      nat: {
+        ipv4: this.natDetector.classification('ipv4'),
+        ipv6: this.natDetector.classification('ipv6'),
+      },
       audit: [...this.auditLog],
     };
   }

@@ -1,4 +1,5 @@
 import type { AuditRecord } from '@node-network/transport';
+import type { NATClassification } from '@node-network/signalling';
 
 /** The result of `connect`: which connection, by which path, how fast. */
 type ConnectResult = {
@@ -26,6 +27,8 @@ type NodeNetworkStatus = {
   addresses: Array<string>;
   connections: Array<ConnectionStatus>;
   knownNodes: Record<string, Array<string>>;
+  /** What this node believes about its NAT, per family (see @node-network/signalling). */
+  nat: { ipv4: NATClassification; ipv6: NATClassification };
   /** The newest audit records, oldest first. */
   audit: Array<AuditRecord>;
 };

@@ -87,6 +87,20 @@ describe('NodeNetwork', () => {
     expect(failed?.error?.message).toMatch(/testnet/);
   });
 
+  test('learns from peers that it sits behind no NAT, and says so in status and the audit trail', async () => {
+    const a = await create({ listen: [{ host: '127.0.0.1', port: 0 }] });
+    for (const ip of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) {
+      const peer = await create({ listen: [{ host: ip, port: 0 }] });
+      await a.connect(peer.nodeIdEncoded, peer.addresses);
+      await a.learnReflexiveAddress(peer.nodeId);
+    }
+    const s = a.status();
+    expect(s.nat.ipv4.mapping).toBe('none');
+    expect(s.nat.ipv4.publicAddresses).toEqual([a.addresses[0]]);
+    expect(s.nat.ipv6.mapping).toBe('unknown');
+    expect(s.audit.some((r) => r.kind === 'nat-classification')).toBe(true);
+  });
+
   test('calls after stop are refused with a typed error', async () => {
     const a = await create();
     const b = await create();

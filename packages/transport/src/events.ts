@@ -15,7 +15,8 @@ type AuditRecord = {
     | 'connection-open'
     | 'connection-close'
     | 'connection-duplicate'
-    | 'inbound-rejected';
+    | 'inbound-rejected'
+    | 'nat-classification';
   nodeId?: string;
   address?: string;
   path?: 'direct';
