@@ -3,9 +3,9 @@ import type { LabNATKind } from './natRules.js';
 import { spawn } from 'node:child_process';
 import { run, commandExists } from './exec.js';
 import { natRules } from './natRules.js';
-import { ErrorNetlabUnavailable } from './errors.js';
+import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
 
-type LabSiteKind = 'open' | LabNATKind;
+type LabSiteKind = 'open' | LabNATKind | 'double-nat' | 'udp-blocked' | 'ipv6-only';
 
 type LabSite = {
   name: string;
@@ -15,7 +15,14 @@ type LabSite = {
   hostIp: string;
   /** The router's namespace and public address (undefined for `open`). */
   routerNs?: string;
+  /** The CGNAT router in front of `routerNs` (double-nat only). */
+  cgnatNs?: string;
+  /** Public IPv4 (empty for ipv6-only). */
   publicIp: string;
+  /** The host's IPv6 address, where it has one. */
+  hostIpv6?: string;
+  /** The HTTP CONNECT proxy the host may use (udp-blocked only). */
+  proxy?: { host: string; port: number };
 };
 
 const prefixRoot = 'nnlab';
@@ -87,6 +94,7 @@ class Lab {
   public readonly sites = new Map<string, LabSite>();
   public readonly observerNs: string;
   public readonly observerIps = ['203.0.113.10', '203.0.113.11', '203.0.113.12'];
+  public readonly observerIpv6s = ['2001:db8::10', '2001:db8::11', '2001:db8::12'];
   protected namespaces: Array<string> = [];
   protected children = new Set<ChildProcess>();
   protected inetNs: string;
@@ -129,6 +137,7 @@ class Lab {
       await run(['ip', 'netns', 'del', ns]).catch(() => {});
     }
     this.namespaces = [];
+    await run(['sh', '-c', `rm -f /tmp/${this.prefix}-*.conf`]).catch(() => {});
   }
 
   protected async addNs(name: string): Promise<string> {
@@ -160,6 +169,57 @@ class Lab {
     await this.exec(ns, ['ip', 'link', 'set', ifName, 'up']);
   }
 
+  /** A veth pair between two namespaces with an address on each end. */
+  protected async link(
+    aNs: string,
+    aIf: string,
+    aCidr: string,
+    bNs: string,
+    bIf: string,
+    bCidr: string,
+  ): Promise<void> {
+    await run([
+      'ip',
+      'link',
+      'add',
+      aIf,
+      'netns',
+      aNs,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      bIf,
+      'netns',
+      bNs,
+    ]);
+    await this.exec(aNs, ['ip', 'addr', 'add', aCidr, 'dev', aIf]);
+    await this.exec(bNs, ['ip', 'addr', 'add', bCidr, 'dev', bIf]);
+    await this.exec(aNs, ['ip', 'link', 'set', aIf, 'up']);
+    await this.exec(bNs, ['ip', 'link', 'set', bIf, 'up']);
+  }
+
+  /** Waits until `host:port` accepts TCP from inside `ns` (a daemon has started). */
+  protected async waitForTcp(
+    ns: string,
+    host: string,
+    port: number,
+    timeoutMs = 10_000,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const script = `require('net').connect(${port}, '${host}').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
+    for (;;) {
+      const ok = await this.exec(ns, [process.execPath, '-e', script], { timeoutMs: 2000 }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > deadline)
+        throw new ErrorNetlabCommand(`${host}:${port} did not accept TCP within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   protected async build(sites: Array<{ name: string; kind: LabSiteKind }>): Promise<void> {
     await this.addNs('inet');
     await this.exec(this.inetNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
@@ -169,10 +229,103 @@ class Lab {
     for (const ip of this.observerIps) {
       await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     }
+    for (const ip of this.observerIpv6s) {
+      await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad']);
+    }
     let i = 0;
     for (const s of sites) {
       i++;
       const publicIp = `203.0.113.${i + 100}`;
+      if (s.kind === 'ipv6-only') {
+        const hostNs = await this.addNs(`h${i}`);
+        await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
+        const hostIpv6 = `2001:db8::${(i + 0x100).toString(16)}`;
+        await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIpv6}/64`, 'dev', 'eth0', 'nodad']);
+        this.sites.set(s.name, {
+          name: s.name,
+          kind: s.kind,
+          hostNs,
+          hostIp: hostIpv6,
+          publicIp: '',
+          hostIpv6,
+        });
+        continue;
+      }
+      if (s.kind === 'double-nat') {
+        const cgnatNs = await this.addNs(`c${i}`);
+        const routerNs = await this.addNs(`r${i}`);
+        const hostNs = await this.addNs(`h${i}`);
+        const hostIp = `198.18.${i}.2`;
+        await this.plugIntoInternet(cgnatNs, 'wan', `c${i}`);
+        await this.exec(cgnatNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'wan']);
+        await this.link(cgnatNs, 'lan', `100.64.${i}.1/24`, routerNs, 'wan', `100.64.${i}.2/24`);
+        await this.exec(routerNs, ['ip', 'route', 'add', 'default', 'via', `100.64.${i}.1`]);
+        await this.link(routerNs, 'lan', `198.18.${i}.1/24`, hostNs, 'eth0', `${hostIp}/24`);
+        await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', `198.18.${i}.1`]);
+        for (const ns of [cgnatNs, routerNs]) {
+          await this.exec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+          await this.exec(ns, ['nft', '-f', '-'], { input: natRules('port-restricted', '', '') });
+        }
+        this.sites.set(s.name, {
+          name: s.name,
+          kind: s.kind,
+          hostNs,
+          hostIp,
+          routerNs,
+          cgnatNs,
+          publicIp,
+        });
+        continue;
+      }
+      if (s.kind === 'udp-blocked') {
+        const routerNs = await this.addNs(`r${i}`);
+        const hostNs = await this.addNs(`h${i}`);
+        const hostIp = `198.18.${i}.2`;
+        const fwLan = `198.18.${i}.1`;
+        await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
+        await this.exec(routerNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'wan']);
+        await this.link(routerNs, 'lan', `${fwLan}/24`, hostNs, 'eth0', `${hostIp}/24`);
+        await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', fwLan]);
+        await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+        // Nothing is forwarded from the LAN: no UDP, no direct TCP. Only the proxy on the firewall itself.
+        await this.exec(routerNs, ['nft', '-f', '-'], {
+          input: `table inet fw {
+ chain forward {
+  type filter hook forward priority 0;
+  policy drop;
+ }
+}
+`,
+        });
+        const proxyPort = 8888;
+        const conf = [
+          `Port ${proxyPort}`,
+          `Listen ${fwLan}`,
+          `Allow 198.18.${i}.0/24`,
+          'User nobody',
+          'Group nogroup',
+          'Timeout 30',
+          'MaxClients 50',
+        ].join('\n');
+        const proxy = this.spawn(routerNs, [
+          'sh',
+          '-c',
+          `printf '${conf}\n' > /tmp/${this.prefix}-tp${i}.conf && exec tinyproxy -d -c /tmp/${this.prefix}-tp${i}.conf`,
+        ]);
+        proxy.stdout?.resume();
+        proxy.stderr?.resume();
+        await this.waitForTcp(hostNs, fwLan, proxyPort);
+        this.sites.set(s.name, {
+          name: s.name,
+          kind: s.kind,
+          hostNs,
+          hostIp,
+          routerNs,
+          publicIp,
+          proxy: { host: fwLan, port: proxyPort },
+        });
+        continue;
+      }
       if (s.kind === 'open') {
         const hostNs = await this.addNs(`h${i}`);
         await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);

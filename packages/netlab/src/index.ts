@@ -8,6 +8,6 @@ export { default as Lab, canRunNetlab } from './Lab.js';
 export type { LabSite, LabSiteKind } from './Lab.js';
 export type { LabNATKind } from './natRules.js';
 export { natRules } from './natRules.js';
-export { measureNat } from './measure.js';
+export { measureNat, tcpProbe } from './measure.js';
 export type { MeasuredNat } from './measure.js';
 export * as errors from './errors.js';

@@ -1,7 +1,7 @@
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import Lab, { canRunNetlab } from '../src/Lab.js';
-import { measureNat } from '../src/measure.js';
+import { measureNat, tcpProbe } from '../src/measure.js';
 
 const can = await canRunNetlab();
 if (!can.ok) {
@@ -24,6 +24,9 @@ maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
         { name: 'restricted', kind: 'restricted' },
         { name: 'port-restricted', kind: 'port-restricted' },
         { name: 'symmetric', kind: 'symmetric' },
+        { name: 'double-nat', kind: 'double-nat' },
+        { name: 'udp-blocked', kind: 'udp-blocked' },
+        { name: 'ipv6-only', kind: 'ipv6-only' },
       ],
     });
   }, 60_000);
@@ -64,6 +67,32 @@ maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
     expect(m.seenBy[0]).not.toBe(m.seenBy[1]);
     expect(m.seenBy[0]!.startsWith('203.0.113.105:')).toBe(true);
     expect([m.otherPort, m.otherIp]).toEqual([false, false]);
+  });
+
+  test('double-nat: the CGNAT address, one mapping for both observers, filtered', async () => {
+    const m = await measureNat(lab, 'double-nat');
+    expect(m.seenBy[0]).toBe(m.seenBy[1]);
+    expect(m.seenBy[0]!.startsWith('203.0.113.106:')).toBe(true);
+    expect([m.otherPort, m.otherIp]).toEqual([false, false]);
+  });
+
+  test('udp-blocked: no UDP and no direct TCP get out; HTTP CONNECT through tinyproxy does', async () => {
+    const m = await measureNat(lab, 'udp-blocked');
+    expect(m.seenBy).toEqual([null, null]);
+    const direct = await tcpProbe(lab, 'udp-blocked');
+    expect(direct.ok).toBe(false);
+    const proxied = await tcpProbe(lab, 'udp-blocked', { viaProxy: true });
+    expect(proxied.ok).toBe(true);
+    // The observer sees the firewall's public address: the proxy made the connection.
+    expect(proxied.answer!.startsWith('203.0.113.107 ')).toBe(true);
+  });
+
+  test('ipv6-only: no IPv4 at all; IPv6 reaches the observers end to end', async () => {
+    const site = lab.sites.get('ipv6-only')!;
+    const v4 = await lab.exec(site.hostNs, ['ip', '-4', 'addr', 'show', 'scope', 'global']);
+    expect(v4.trim()).toBe('');
+    const m = await measureNat(lab, 'ipv6-only');
+    expect(m.seenBy).toEqual([`[${site.hostIpv6}]:40000`, `[${site.hostIpv6}]:40000`]);
   });
 });
 
