@@ -122,6 +122,30 @@ class Lab {
     return child;
   }
 
+  /**
+   * Drops `percent` of the packets the site's router forwards, both ways
+   * (nftables `numgen random`; this kernel has no netem). 0 removes it.
+   */
+  public async setLoss(siteName: string, percent: number): Promise<void> {
+    const site = this.sites.get(siteName);
+    const ns = site?.routerNs;
+    if (ns == null)
+      throw new ErrorNetlabCommand(`Site ${siteName} has no router to drop packets on`);
+    await this.exec(ns, ['nft', 'delete', 'table', 'inet', 'loss']).catch(() => {});
+    if (percent <= 0) return;
+    const n = Math.round(percent);
+    const rule = n >= 100 ? 'drop' : `numgen random mod 100 < ${n} drop`;
+    await this.exec(ns, ['nft', '-f', '-'], {
+      input: `table inet loss {
+ chain forward {
+  type filter hook forward priority -10;
+  ${rule}
+ }
+}
+`,
+    });
+  }
+
   public async destroy(): Promise<void> {
     for (const c of this.children) c.kill('SIGKILL');
     this.children.clear();

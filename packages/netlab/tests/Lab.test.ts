@@ -87,6 +87,14 @@ maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
     expect(proxied.answer!.startsWith('203.0.113.107 ')).toBe(true);
   });
 
+  test('loss: a router dropping 100% forwards nothing; removing it restores the path', async () => {
+    await lab.setLoss('port-restricted', 100);
+    await lab.setLoss('port-restricted', 100); // idempotent
+    expect((await measureNat(lab, 'port-restricted')).seenBy).toEqual([null, null]);
+    await lab.setLoss('port-restricted', 0);
+    expect((await measureNat(lab, 'port-restricted')).seenBy[0]).toBe('203.0.113.104:40000');
+  });
+
   test('ipv6-only: no IPv4 at all; IPv6 reaches the observers end to end', async () => {
     const site = lab.sites.get('ipv6-only')!;
     const v4 = await lab.exec(site.hostNs, ['ip', '-4', 'addr', 'show', 'scope', 'global']);
