@@ -5,7 +5,7 @@ import { run, commandExists } from './exec.js';
 import { natRules } from './natRules.js';
 import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
 
-type LabSiteKind = 'open' | LabNATKind | 'double-nat' | 'udp-blocked' | 'ipv6-only';
+type LabSiteKind = 'open' | LabNATKind | 'double-nat' | 'udp-blocked' | 'ipv6-only' | 'upnp';
 
 type LabSite = {
   name: string;
@@ -21,6 +21,8 @@ type LabSite = {
   publicIp: string;
   /** The host's IPv6 address, where it has one. */
   hostIpv6?: string;
+  /** The UPnP IGD / NAT-PMP gateway (upnp only). */
+  gateway?: string;
   /** The HTTP CONNECT proxy the host may use (udp-blocked only). */
   proxy?: { host: string; port: number };
 };
@@ -95,6 +97,14 @@ class Lab {
   public readonly observerNs: string;
   public readonly observerIps = ['203.0.113.10', '203.0.113.11', '203.0.113.12'];
   public readonly observerIpv6s = ['2001:db8::10', '2001:db8::11', '2001:db8::12'];
+  /**
+   * miniupnpd 2.3.1 refuses to map when its WAN address is in a reserved
+   * range (documentation ranges included), so `upnp` routers get one from
+   * 7.7.7.0/24, assigned only to interfaces inside this lab's namespaces
+   * (the observer has 7.7.7.10 on the same lab bridge); nothing routes it
+   * anywhere else.
+   */
+  public readonly upnpObserverIp = '7.7.7.10';
   protected namespaces: Array<string> = [];
   protected children = new Set<ChildProcess>();
   protected inetNs: string;
@@ -144,6 +154,17 @@ class Lab {
 }
 `,
     });
+  }
+
+  /**
+   * Forgets every connection the site's routers track (a NAT reboot: all
+   * mappings go). Needs the `conntrack` tool.
+   */
+  public async flushConntrack(siteName: string): Promise<void> {
+    const site = this.sites.get(siteName);
+    for (const ns of [site?.routerNs, site?.cgnatNs]) {
+      if (ns != null) await this.exec(ns, ['conntrack', '-F']).catch(() => {});
+    }
   }
 
   public async destroy(): Promise<void> {
@@ -253,6 +274,14 @@ class Lab {
     for (const ip of this.observerIps) {
       await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     }
+    await this.exec(this.observerNs, [
+      'ip',
+      'addr',
+      'add',
+      `${this.upnpObserverIp}/24`,
+      'dev',
+      'eth0',
+    ]);
     for (const ip of this.observerIpv6s) {
       await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad']);
     }
@@ -298,6 +327,73 @@ class Lab {
           routerNs,
           cgnatNs,
           publicIp,
+        });
+        continue;
+      }
+      if (s.kind === 'upnp') {
+        const routerNs = await this.addNs(`r${i}`);
+        const hostNs = await this.addNs(`h${i}`);
+        const hostIp = `198.18.${i}.2`;
+        const lanIp = `198.18.${i}.1`;
+        const wanIp = `7.7.7.${i}`;
+        await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
+        await this.exec(routerNs, ['ip', 'addr', 'add', `${wanIp}/24`, 'dev', 'wan']);
+        // The observer's 203.0.113.x addresses are on the same bridge: reach them on-link.
+        await this.exec(routerNs, ['ip', 'route', 'add', 'default', 'dev', 'wan']);
+        await this.link(routerNs, 'lan', `${lanIp}/24`, hostNs, 'eth0', `${hostIp}/24`);
+        await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', lanIp]);
+        await this.exec(routerNs, ['ip', 'link', 'set', 'lan', 'multicast', 'on']);
+        await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+        // miniupnpd programs legacy iptables: the whole NAT of this router lives there.
+        const ipt = (...a: Array<string>) => this.exec(routerNs, ['iptables-legacy', ...a]);
+        await ipt('-t', 'nat', '-N', 'MINIUPNPD');
+        await ipt('-t', 'nat', '-A', 'PREROUTING', '-i', 'wan', '-j', 'MINIUPNPD');
+        await ipt('-t', 'nat', '-N', 'MINIUPNPD-POSTROUTING');
+        await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MINIUPNPD-POSTROUTING');
+        await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE');
+        await ipt('-t', 'filter', '-N', 'MINIUPNPD');
+        await ipt(
+          '-t',
+          'filter',
+          '-A',
+          'FORWARD',
+          '-i',
+          'wan',
+          '!',
+          '-o',
+          'wan',
+          '-j',
+          'MINIUPNPD',
+        );
+        const conf = [
+          'ext_ifname=wan',
+          'listening_ip=lan',
+          'http_port=5000',
+          'enable_natpmp=yes',
+          'enable_upnp=yes',
+          'secure_mode=yes',
+          'system_uptime=yes',
+          `uuid=3e6f1c2a-0d4b-4c55-9a1e-${(0x100000000000 + i).toString(16).slice(-12)}`,
+          `allow 1024-65535 198.18.${i}.0/24 1024-65535`,
+          'deny 0-65535 0.0.0.0/0 0-65535',
+        ].join('\n');
+        const file = `/tmp/${this.prefix}-upnp${i}.conf`;
+        const daemon = this.spawn(routerNs, [
+          'sh',
+          '-c',
+          `printf '${conf}\n' > ${file} && exec miniupnpd -d -f ${file}`,
+        ]);
+        daemon.stdout?.resume();
+        daemon.stderr?.resume();
+        await this.waitForTcp(hostNs, lanIp, 5000);
+        this.sites.set(s.name, {
+          name: s.name,
+          kind: s.kind,
+          hostNs,
+          hostIp,
+          routerNs,
+          publicIp: wanIp,
+          gateway: lanIp,
         });
         continue;
       }

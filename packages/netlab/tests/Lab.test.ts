@@ -27,6 +27,7 @@ maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
         { name: 'double-nat', kind: 'double-nat' },
         { name: 'udp-blocked', kind: 'udp-blocked' },
         { name: 'ipv6-only', kind: 'ipv6-only' },
+        { name: 'upnp', kind: 'upnp' },
       ],
     });
   }, 60_000);
@@ -93,6 +94,29 @@ maybe('Lab: real kernel NATs measured with plain UDP probes', () => {
     expect((await measureNat(lab, 'port-restricted')).seenBy).toEqual([null, null]);
     await lab.setLoss('port-restricted', 0);
     expect((await measureNat(lab, 'port-restricted')).seenBy[0]).toBe('203.0.113.104:40000');
+  });
+
+  test('upnp: port-restricted until the host asks the real miniupnpd for a mapping (NAT-PMP)', async () => {
+    const before = await measureNat(lab, 'upnp');
+    expect(before.seenBy[0]!.startsWith('7.7.7.9:')).toBe(true);
+    expect([before.otherPort, before.otherIp]).toEqual([false, false]);
+    const site = lab.sites.get('upnp')!;
+    const out = await lab.exec(site.hostNs, [
+      'natpmpc',
+      '-g',
+      site.gateway!,
+      '-a',
+      '40000',
+      '40000',
+      'udp',
+      '600',
+    ]);
+    expect(out).toMatch(/Mapped public port 40000 protocol UDP to local port 40000/);
+    // The refused probes above left conntrack entries that would shadow the new port forward.
+    await lab.flushConntrack('upnp');
+    const after = await measureNat(lab, 'upnp');
+    // Now anyone reaches the mapped port, including an address never contacted.
+    expect([after.otherPort, after.otherIp]).toEqual([true, true]);
   });
 
   test('ipv6-only: no IPv4 at all; IPv6 reaches the observers end to end', async () => {
