@@ -111,13 +111,19 @@ function parseCertificate(bytes: unknown): ParsedCertificate {
     const first = der.readTlv(bytes, outer.headerLength, outer.end);
     const second = der.readTlv(bytes, first.end, outer.end);
     const third = der.readTlv(bytes, second.end, outer.end);
+    // signatureAlgorithm must be exactly Ed25519 without parameters, and
+    // signatureValue a BIT STRING of 64 bytes with no unused bits.
+    const algorithm = Buffer.from(bytes.subarray(second.start, second.end)).toString('hex');
+    const sigContent = bytes.subarray(third.start + third.headerLength, third.end);
     if (
       outer.tag !== 0x30 ||
       outer.end !== bytes.byteLength ||
       first.tag !== 0x30 ||
-      second.tag !== 0x30 ||
+      algorithm !== '300506032b6570' ||
       third.tag !== 0x03 ||
-      third.end !== outer.end
+      third.end !== outer.end ||
+      sigContent.byteLength !== 65 ||
+      sigContent[0] !== 0
     ) {
       throw new errors.ErrorCertificateMalformed('Certificate is not strict DER');
     }

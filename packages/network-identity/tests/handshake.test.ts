@@ -198,6 +198,20 @@ describe('certificates and handshake verification', () => {
     },
   );
 
+  test('every byte outside the signed TBS is pinned: any change is refused', async () => {
+    const der = await certFor(identity.generateKeyPair());
+    const tbsLength = ((der[6] << 8) | der[7]) + 4; // outer 30 82 LL LL, then TBS 30 82 LL LL
+    for (let i = 4 + tbsLength; i < der.byteLength; i++) {
+      for (const delta of [1, 0x80]) {
+        const changed = new Uint8Array(der);
+        changed[i] ^= delta;
+        await expect(
+          identity.verifyPeerCertificateChain([changed], { network: 'testnet', now }),
+        ).rejects.toBeInstanceOf(errors.ErrorCertificate);
+      }
+    }
+  });
+
   testProp.prop([fc.anything()])('hostile chain arguments are refused typed', async (x) => {
     await expect(
       identity.verifyPeerCertificateChain(x as any, { network: 'testnet', now }),
