@@ -10,4 +10,5 @@ export type { LabNATKind } from './natRules.js';
 export { natRules } from './natRules.js';
 export { measureNat, tcpProbe } from './measure.js';
 export type { MeasuredNat } from './measure.js';
+export { default as ControlledProcess, ErrorControlledProcess } from './ControlledProcess.js';
 export * as errors from './errors.js';

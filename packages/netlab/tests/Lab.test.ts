@@ -137,3 +137,33 @@ maybe('Lab cleanup', () => {
     expect(execFileSync('ip', ['netns', 'list']).toString().includes(stale)).toBe(false);
   });
 });
+
+maybe('ControlledProcess inside a lab host', () => {
+  test('requests, replies, errors, timeouts and events over JSON lines', async () => {
+    const { default: ControlledProcess } = await import('../src/ControlledProcess.js');
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const tool = path.join(
+      path.dirname(fileURLToPath(import.meta.url)),
+      '..',
+      'tools',
+      'echo-agent.mjs',
+    );
+    const lab = await Lab.create({ sites: [{ name: 'home', kind: 'port-restricted' }] });
+    try {
+      const site = lab.sites.get('home')!;
+      const p = new ControlledProcess(lab.spawn(site.hostNs, [process.execPath, tool]));
+      await p.waitForEvent((e) => e.event === 'started');
+      expect(await p.request('ping')).toBe('pong');
+      expect(await p.request('addresses')).toContain(site.hostIp);
+      await expect(p.request('fail', { why: 'test' })).rejects.toThrow(/asked to fail: test/);
+      await expect(p.request('ignore', {}, 300)).rejects.toThrow(/No answer to ignore/);
+      await p.request('emit', { value: 7 });
+      expect((await p.waitForEvent((e) => e.event === 'custom')).value).toBe(7);
+      await p.stop();
+      await expect(p.request('ping')).rejects.toThrow(/exited/);
+    } finally {
+      await lab.destroy();
+    }
+  });
+});
