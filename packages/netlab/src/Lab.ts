@@ -265,6 +265,27 @@ class Lab {
     }
   }
 
+  /**
+   * A router namespace on the internet bridge (`wan` with `wanCidr`) and a
+   * host namespace behind it (198.18.i.2, default route via 198.18.i.1),
+   * forwarding on. The caller adds the router's NAT or firewall.
+   */
+  protected async routedSite(
+    i: number,
+    wanCidr: string,
+  ): Promise<{ routerNs: string; hostNs: string; hostIp: string; lanIp: string }> {
+    const routerNs = await this.addNs(`r${i}`);
+    const hostNs = await this.addNs(`h${i}`);
+    const hostIp = `198.18.${i}.2`;
+    const lanIp = `198.18.${i}.1`;
+    await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
+    await this.exec(routerNs, ['ip', 'addr', 'add', wanCidr, 'dev', 'wan']);
+    await this.link(routerNs, 'lan', `${lanIp}/24`, hostNs, 'eth0', `${hostIp}/24`);
+    await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', lanIp]);
+    await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    return { routerNs, hostNs, hostIp, lanIp };
+  }
+
   protected async build(sites: Array<{ name: string; kind: LabSiteKind }>): Promise<void> {
     await this.addNs('inet');
     await this.exec(this.inetNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
@@ -331,19 +352,11 @@ class Lab {
         continue;
       }
       if (s.kind === 'upnp') {
-        const routerNs = await this.addNs(`r${i}`);
-        const hostNs = await this.addNs(`h${i}`);
-        const hostIp = `198.18.${i}.2`;
-        const lanIp = `198.18.${i}.1`;
         const wanIp = `7.7.7.${i}`;
-        await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
-        await this.exec(routerNs, ['ip', 'addr', 'add', `${wanIp}/24`, 'dev', 'wan']);
+        const { routerNs, hostNs, hostIp, lanIp } = await this.routedSite(i, `${wanIp}/24`);
         // The observer's 203.0.113.x addresses are on the same bridge: reach them on-link.
         await this.exec(routerNs, ['ip', 'route', 'add', 'default', 'dev', 'wan']);
-        await this.link(routerNs, 'lan', `${lanIp}/24`, hostNs, 'eth0', `${hostIp}/24`);
-        await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', lanIp]);
         await this.exec(routerNs, ['ip', 'link', 'set', 'lan', 'multicast', 'on']);
-        await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
         // miniupnpd programs legacy iptables: the whole NAT of this router lives there.
         const ipt = (...a: Array<string>) => this.exec(routerNs, ['iptables-legacy', ...a]);
         await ipt('-t', 'nat', '-N', 'MINIUPNPD');
@@ -398,15 +411,12 @@ class Lab {
         continue;
       }
       if (s.kind === 'udp-blocked') {
-        const routerNs = await this.addNs(`r${i}`);
-        const hostNs = await this.addNs(`h${i}`);
-        const hostIp = `198.18.${i}.2`;
-        const fwLan = `198.18.${i}.1`;
-        await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
-        await this.exec(routerNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'wan']);
-        await this.link(routerNs, 'lan', `${fwLan}/24`, hostNs, 'eth0', `${hostIp}/24`);
-        await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', fwLan]);
-        await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+        const {
+          routerNs,
+          hostNs,
+          hostIp,
+          lanIp: fwLan,
+        } = await this.routedSite(i, `${publicIp}/24`);
         // Nothing is forwarded from the LAN: no UDP, no direct TCP. Only the proxy on the firewall itself.
         await this.exec(routerNs, ['nft', '-f', '-'], {
           input: `table inet fw {
@@ -453,32 +463,7 @@ class Lab {
         this.sites.set(s.name, { name: s.name, kind: s.kind, hostNs, hostIp: publicIp, publicIp });
         continue;
       }
-      const routerNs = await this.addNs(`r${i}`);
-      const hostNs = await this.addNs(`h${i}`);
-      const hostIp = `198.18.${i}.2`;
-      await this.plugIntoInternet(routerNs, 'wan', `r${i}`);
-      await this.exec(routerNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'wan']);
-      await run([
-        'ip',
-        'link',
-        'add',
-        'lan',
-        'netns',
-        routerNs,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        hostNs,
-      ]);
-      await this.exec(routerNs, ['ip', 'addr', 'add', `198.18.${i}.1/24`, 'dev', 'lan']);
-      await this.exec(routerNs, ['ip', 'link', 'set', 'lan', 'up']);
-      await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIp}/24`, 'dev', 'eth0']);
-      await this.exec(hostNs, ['ip', 'link', 'set', 'eth0', 'up']);
-      await this.exec(hostNs, ['ip', 'route', 'add', 'default', 'via', `198.18.${i}.1`]);
-      await this.exec(routerNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      const { routerNs, hostNs, hostIp } = await this.routedSite(i, `${publicIp}/24`);
       await this.exec(routerNs, ['nft', '-f', '-'], { input: natRules(s.kind, publicIp, hostIp) });
       this.sites.set(s.name, { name: s.name, kind: s.kind, hostNs, hostIp, routerNs, publicIp });
     }

@@ -1,7 +1,7 @@
 import type { Address, DatagramPort, Unsubscribe } from '@node-network/network-interface';
 import type Network from './Network.js';
 import type { SimHost } from './Network.js';
-import { errors as baseErrors } from '@node-network/network-interface';
+import { assertDatagramSendable } from '@node-network/network-interface';
 
 /** A `DatagramPort` bound on a simulated host; datagrams travel through `Network`. */
 class VirtualDatagramPort implements DatagramPort {
@@ -23,17 +23,7 @@ class VirtualDatagramPort implements DatagramPort {
   }
 
   public async send(data: Uint8Array, to: Address): Promise<void> {
-    if (this._closed) throw new baseErrors.ErrorDatagramPortClosed('Datagram port is closed');
-    if (data.byteLength > this.maxDatagramSize) {
-      throw new baseErrors.ErrorDatagramTooLarge(
-        `Datagram of ${data.byteLength} bytes exceeds ${this.maxDatagramSize}`,
-      );
-    }
-    if (to.family !== this.localAddress.family) {
-      throw new baseErrors.ErrorDatagramAddressInvalid(
-        `Cannot send to an ${to.family} address from an ${this.localAddress.family} port`,
-      );
-    }
+    assertDatagramSendable(this, data, to);
     this.network.transmit(this, new Uint8Array(data), to);
   }
 

@@ -11,3 +11,4 @@ export type * from './Clock.js';
 export type * from './DatagramPort.js';
 export type * from './Connection.js';
 export * as errors from './errors.js';
+export { assertDatagramSendable } from './utils.js';

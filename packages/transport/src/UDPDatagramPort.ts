@@ -4,7 +4,7 @@ import type {
   DatagramPort,
   Unsubscribe,
 } from '@node-network/network-interface';
-import { errors as baseErrors } from '@node-network/network-interface';
+import { assertDatagramSendable, errors as baseErrors } from '@node-network/network-interface';
 import dgram from 'node:dgram';
 import { ErrorTransportBind } from './errors.js';
 import { toAddress } from './addresses.js';
@@ -86,19 +86,7 @@ class UDPDatagramPort implements DatagramPort {
   }
 
   public async send(data: Uint8Array, to: Address): Promise<void> {
-    if (this._closed) {
-      throw new baseErrors.ErrorDatagramPortClosed('Datagram port is closed');
-    }
-    if (data.byteLength > this.maxDatagramSize) {
-      throw new baseErrors.ErrorDatagramTooLarge(
-        `Datagram of ${data.byteLength} bytes exceeds ${this.maxDatagramSize}`,
-      );
-    }
-    if (to.family !== this.localAddress.family) {
-      throw new baseErrors.ErrorDatagramAddressInvalid(
-        `Cannot send to an ${to.family} address from an ${this.localAddress.family} port`,
-      );
-    }
+    assertDatagramSendable(this, data, to);
     await new Promise<void>((resolve, reject) => {
       this.socket.send(data, to.port, to.host, (e) => {
         if (e == null) return resolve();
