@@ -1,7 +1,7 @@
 import type { Address, DatagramPort, Unsubscribe } from '@node-network/network-interface';
 import type Network from './Network.js';
 import type { SimHost } from './Network.js';
-import { assertDatagramSendable } from '@node-network/network-interface';
+import { assertDatagramSendable, DatagramHandlers } from '@node-network/network-interface';
 
 /** A `DatagramPort` bound on a simulated host; datagrams travel through `Network`. */
 class VirtualDatagramPort implements DatagramPort {
@@ -9,7 +9,7 @@ class VirtualDatagramPort implements DatagramPort {
   public readonly maxDatagramSize = 65507;
   public readonly host: SimHost;
   protected network: Network;
-  protected handlers = new Set<(data: Uint8Array, from: Address) => void>();
+  protected handlers = new DatagramHandlers();
   protected _closed = false;
 
   public constructor(network: Network, host: SimHost, localAddress: Address) {
@@ -28,11 +28,7 @@ class VirtualDatagramPort implements DatagramPort {
   }
 
   public onDatagram(handler: (data: Uint8Array, from: Address) => void): Unsubscribe {
-    const h = (data: Uint8Array, from: Address) => handler(data, from);
-    this.handlers.add(h);
-    return () => {
-      this.handlers.delete(h);
-    };
+    return this.handlers.add(handler);
   }
 
   public async close(): Promise<void> {
@@ -45,7 +41,7 @@ class VirtualDatagramPort implements DatagramPort {
   /** Called by the network when a datagram arrives. */
   public deliver(data: Uint8Array, from: Address): void {
     if (this._closed) return;
-    for (const h of this.handlers) h(new Uint8Array(data), from);
+    this.handlers.dispatch(data, from, true);
   }
 }
 

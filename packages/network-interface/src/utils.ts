@@ -1,4 +1,4 @@
-import type { Address } from './types.js';
+import type { Address, Unsubscribe } from './types.js';
 import type { DatagramPort } from './DatagramPort.js';
 import * as errors from './errors.js';
 
@@ -24,4 +24,30 @@ function assertDatagramSendable(
   }
 }
 
-export { assertDatagramSendable };
+/**
+ * The receivers registered on a `DatagramPort`: every receiver sees every
+ * datagram; `add` returns the `Unsubscribe`. Shared by the implementations.
+ */
+class DatagramHandlers {
+  protected handlers = new Set<(data: Uint8Array, from: Address) => void>();
+
+  public add(handler: (data: Uint8Array, from: Address) => void): Unsubscribe {
+    // Wrapped so the same function registered twice counts twice.
+    const h = (data: Uint8Array, from: Address) => handler(data, from);
+    this.handlers.add(h);
+    return () => {
+      this.handlers.delete(h);
+    };
+  }
+
+  /** Hands `data` to every receiver; `copy` gives each its own bytes. */
+  public dispatch(data: Uint8Array, from: Address, copy = false): void {
+    for (const h of this.handlers) h(copy ? new Uint8Array(data) : data, from);
+  }
+
+  public clear(): void {
+    this.handlers.clear();
+  }
+}
+
+export { assertDatagramSendable, DatagramHandlers };

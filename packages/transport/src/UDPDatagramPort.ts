@@ -4,7 +4,11 @@ import type {
   DatagramPort,
   Unsubscribe,
 } from '@node-network/network-interface';
-import { assertDatagramSendable, errors as baseErrors } from '@node-network/network-interface';
+import {
+  assertDatagramSendable,
+  DatagramHandlers,
+  errors as baseErrors,
+} from '@node-network/network-interface';
 import dgram from 'node:dgram';
 import { ErrorTransportBind } from './errors.js';
 import { toAddress } from './addresses.js';
@@ -57,7 +61,7 @@ class UDPDatagramPort implements DatagramPort {
   public readonly localAddress: Address;
   public readonly maxDatagramSize = maxUdpPayload;
   protected socket: dgram.Socket;
-  protected handlers = new Set<(data: Uint8Array, from: Address) => void>();
+  protected handlers = new DatagramHandlers();
   protected _closed = false;
 
   protected constructor(socket: dgram.Socket, localAddress: Address) {
@@ -70,7 +74,7 @@ class UDPDatagramPort implements DatagramPort {
       } catch {
         return;
       }
-      for (const handler of this.handlers) handler(msg, from);
+      this.handlers.dispatch(msg, from);
     });
     // Errors on a bound UDP socket (ICMP unreachable and the like) are per
     // datagram; they must not crash the process.
@@ -96,11 +100,7 @@ class UDPDatagramPort implements DatagramPort {
   }
 
   public onDatagram(handler: (data: Uint8Array, from: Address) => void): Unsubscribe {
-    const h = (data: Uint8Array, from: Address) => handler(data, from);
-    this.handlers.add(h);
-    return () => {
-      this.handlers.delete(h);
-    };
+    return this.handlers.add(handler);
   }
 
   public async close(): Promise<void> {
