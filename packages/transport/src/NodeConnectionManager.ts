@@ -289,26 +289,20 @@ class NodeConnectionManager {
         }
       };
       const failAll = () => {
+        const attempts = failures.map((f) => ({ address: f.address, error: f.error.message }));
         if (abort.signal.aborted) {
-          const reason = abort.signal.reason as Error;
-          (reason as any).data = {
-            ...(reason as any).data,
-            attempts: failures.map((f) => ({ address: f.address, error: f.error.message })),
-          };
+          // The timeout or cancellation made here; say what each address did before it.
+          const reason = abort.signal.reason as Error & { data?: object };
+          reason.data = { ...reason.data, attempts };
           return finish({ error: reason });
         }
         if (failures.length === 1) return finish({ error: failures[0].error });
         finish({
           error: new errors.ErrorDialAllAddressesFailed(
-            `All ${failures.length} addresses of ${nodeIdText} failed: ${failures
-              .map((f) => `${f.address}: ${f.error.message}`)
+            `All ${failures.length} addresses of ${nodeIdText} failed: ${attempts
+              .map((a) => `${a.address}: ${a.error}`)
               .join('; ')}`,
-            {
-              cause: failures[0].error,
-              data: {
-                attempts: failures.map((f) => ({ address: f.address, error: f.error.message })),
-              },
-            },
+            { cause: failures[0].error, data: { attempts } },
           ),
         });
       };

@@ -76,26 +76,22 @@ class RPCEndpoint {
 
   /** Serves calls arriving on `connection`'s streams. */
   public serve(connection: Connection): Unsubscribe {
-    const remote = connection.remoteAddress;
-    const meta: CallerMeta = {
-      remoteNodeId: identity.encodeNodeId(connection.remoteNodeId),
-      remoteHost: remote.host,
-      remotePort: remote.port,
-      localHost: connection.localAddress.host,
-      localPort: connection.localAddress.port,
-      connectionId: connection.id,
-    };
+    const remoteNodeId = identity.encodeNodeId(connection.remoteNodeId);
     return connection.onStream((stream) => {
+      // The remote address may change (migration): read it per call.
+      const meta: CallerMeta = {
+        remoteNodeId,
+        remoteHost: connection.remoteAddress.host,
+        remotePort: connection.remoteAddress.port,
+        localHost: connection.localAddress.host,
+        localPort: connection.localAddress.port,
+        connectionId: connection.id,
+      };
       const rpcStream: RPCStream<Uint8Array, Uint8Array> = {
         readable: stream.readable as any,
         writable: stream.writable as any,
         cancel: (reason) => stream.cancel(reason),
-        // The remote address may change (migration); report the current one.
-        meta: {
-          ...meta,
-          remoteHost: connection.remoteAddress.host,
-          remotePort: connection.remoteAddress.port,
-        },
+        meta,
       };
       this.server.handleStream(rpcStream);
     });
