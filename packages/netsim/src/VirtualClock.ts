@@ -11,6 +11,7 @@ class VirtualClock implements Clock {
   protected time: number;
   protected seq = 0;
   protected heap: Array<Timer> = [];
+  protected wake?: () => void;
 
   public constructor(start = 0) {
     this.time = start;
@@ -28,6 +29,11 @@ class VirtualClock implements Clock {
       cancelled: false,
     };
     this.push(timer);
+    if (this.wake != null) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
     return {
       due: timer.due,
       cancel: () => {
@@ -59,6 +65,38 @@ class VirtualClock implements Clock {
       n += this.runUntil(due, limit - n);
     }
     return n;
+  }
+
+  /**
+   * Runs virtual time by itself, for async code (promises, web streams, RPC)
+   * that cannot be stepped by hand: whenever the event loop has nothing else
+   * to do (one `setImmediate` turn), time jumps to the next timer and runs
+   * every timer due then. With no timer pending it sleeps until one is set.
+   * Returns the function that stops it.
+   */
+  public autoRun(): () => void {
+    let running = true;
+    const loop = async () => {
+      while (running) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!running) break;
+        const due = this.nextDue();
+        if (due == null) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          continue;
+        }
+        this.runUntil(due);
+      }
+    };
+    void loop();
+    return () => {
+      running = false;
+      const wake = this.wake;
+      this.wake = undefined;
+      wake?.();
+    };
   }
 
   protected runUntil(until: number, limit = Infinity): number {

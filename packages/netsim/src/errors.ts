@@ -12,4 +12,8 @@ class ErrorNetsimTopology<T> extends ErrorNetsim<T> {
   static description = 'Invalid simulated topology';
 }
 
-export { ErrorNetsim, ErrorNetsimAddressInUse, ErrorNetsimTopology };
+class ErrorNetsimTransport<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'Simulated transport cannot dial this address';
+}
+
+export { ErrorNetsim, ErrorNetsimAddressInUse, ErrorNetsimTopology, ErrorNetsimTransport };

@@ -10,7 +10,15 @@ export { default as Random } from './Random.js';
 export { default as NAT } from './NAT.js';
 export { default as Network } from './Network.js';
 export { default as VirtualDatagramPort } from './VirtualDatagramPort.js';
-export { natConfigs, addSite } from './presets.js';
+export { natConfigs, addSite, publicIpv4 } from './presets.js';
+export {
+  default as VirtualConnectionTransport,
+  virtualTransportConfigDefault,
+} from './connections/VirtualConnectionTransport.js';
+export type { VirtualTransportConfig } from './connections/VirtualConnectionTransport.js';
+export { default as VirtualConnection } from './connections/VirtualConnection.js';
+export { encodePacket, decodePacket } from './connections/packets.js';
+export type { Packet } from './connections/packets.js';
 export type * from './types.js';
 export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry } from './Network.js';
 export * as errors from './errors.js';
