@@ -13,12 +13,20 @@ class VirtualClock implements Clock {
   protected heap: Array<Timer> = [];
   protected wake?: () => void;
 
-  public constructor(start = 0) {
+  /** The wall time at virtual time 0 (fixed, so runs are reproducible). */
+  public readonly epoch: number;
+
+  public constructor(start = 0, epoch = Date.UTC(2026, 0, 1)) {
     this.time = start;
+    this.epoch = epoch;
   }
 
   public now(): number {
     return this.time;
+  }
+
+  public wallTime(): number {
+    return this.epoch + this.time;
   }
 
   public setTimer(delay: number, callback: () => void): TimerHandle {

@@ -6,6 +6,11 @@ interface Clock {
   /** Milliseconds on a monotonic scale; never decreases. The origin is arbitrary. */
   now(): number;
   /**
+   * Milliseconds since the Unix epoch, for records people read (audit
+   * times). Moves with `now()`; never use it to measure durations.
+   */
+  wallTime(): number;
+  /**
    * Runs `callback` once, `delay` ms from now (0 or negative: as soon as possible,
    * after the current call stack). Timers due at the same time run in the order
    * they were set. Returns a handle that cancels the timer; cancelling a timer

@@ -1,4 +1,4 @@
-import type { Address, NodeId } from '@node-network/network-interface';
+import type { Address, Clock, ConnectionTransport, NodeId } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
 import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
 import type {
@@ -25,7 +25,11 @@ import * as events from './events.js';
 import * as errors from './errors.js';
 
 type NodeNetworkOptions = {
-  keyPair: KeyPair;
+  /**
+   * Our key pair. With `transport` given, only its NodeId is used (the
+   * transport owns the identity it presents).
+   */
+  keyPair?: KeyPair;
   /** `mainnet`, `testnet`, or `private:<authority NodeId>`. */
   network: NetworkId;
   /** Required for a private network: the authority's signed claim for this node. */
@@ -40,6 +44,14 @@ type NodeNetworkOptions = {
   handlers?: ServerManifest;
   /** How many audit records `status()` keeps. */
   auditLimit?: number;
+  /**
+   * A transport to use instead of QUIC (netsim's, in the simulator). Its
+   * owner starts and stops it; `listen`, `keyPair`, `membershipClaim` and
+   * `transportConfig` are then unused.
+   */
+  transport?: ConnectionTransport;
+  /** Time for everything the node does (default: the real clock). */
+  clock?: Clock;
   logger?: Logger;
 };
 
@@ -66,8 +78,11 @@ class NodeNetwork {
 
   public readonly nodeId: NodeId;
   public readonly network: NetworkId;
-  public readonly transport: QUICTransport;
+  public readonly transport: ConnectionTransport;
   public readonly connectionManager: NodeConnectionManager;
+  /** Set when we made the transport (and so start and stop it). */
+  protected quicTransport?: QUICTransport;
+  protected clock: Clock;
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
@@ -81,17 +96,25 @@ class NodeNetwork {
     this.logger = options.logger ?? new Logger(this.constructor.name);
     this.network = options.network;
     this.auditLimit = options.auditLimit ?? 500;
-    this.transport = new QUICTransport({
-      keyPair: options.keyPair,
-      network: options.network,
-      membershipClaim: options.membershipClaim,
-      config: options.transportConfig,
-      logger: this.logger.getChild('QUICTransport'),
-    });
+    this.clock = options.clock ?? new RealClock();
+    if (options.transport != null) {
+      this.transport = options.transport;
+    } else {
+      if (options.keyPair == null) {
+        throw new errors.ErrorNodeNetworkConfig('A key pair is required (or pass a transport)');
+      }
+      this.transport = this.quicTransport = new QUICTransport({
+        keyPair: options.keyPair,
+        network: options.network,
+        membershipClaim: options.membershipClaim,
+        config: options.transportConfig,
+        logger: this.logger.getChild('QUICTransport'),
+      });
+    }
     this.nodeId = this.transport.nodeId;
     this.connectionManager = new NodeConnectionManager({
       transport: this.transport,
-      clock: new RealClock(),
+      clock: this.clock,
       config: options.connectionConfig,
       logger: this.logger.getChild('NodeConnectionManager'),
     });
@@ -115,15 +138,15 @@ class NodeNetwork {
 
   public async start(): Promise<void> {
     const onAudit = (evt: Event) => this.recordAudit((evt as transportEvents.EventAudit).detail);
-    this.transport.addEventListener(transportEvents.EventAudit.name, onAudit);
+    this.quicTransport?.addEventListener(transportEvents.EventAudit.name, onAudit);
     this.connectionManager.addEventListener(transportEvents.EventAudit.name, onAudit);
-    await this.transport.start({
+    await this.quicTransport?.start({
       listen: this.options.listen ?? [{ host: '0.0.0.0' }, { host: '::' }],
     });
     try {
       await this.connectionManager.start({ handlers: this.options.handlers });
     } catch (e) {
-      await this.transport.stop();
+      await this.quicTransport?.stop();
       throw e;
     }
     this.logger.info(
@@ -133,7 +156,7 @@ class NodeNetwork {
 
   public async stop(): Promise<void> {
     await this.connectionManager.stop();
-    await this.transport.stop();
+    await this.quicTransport?.stop();
   }
 
   /** Our NodeId in its text form. */
@@ -189,7 +212,7 @@ class NodeNetwork {
         `No address is known for ${text}; pass addresses or add it as a seed node`,
       );
     }
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     const nc = await this.connectionManager.connect(id, toTry, ctx);
     if (given.length > 0) this.addAddresses(id, given);
     // Learn our reflexive address from this peer, in the background.
@@ -199,7 +222,7 @@ class NodeNetwork {
       connectionId: nc.connection.id,
       path: 'direct',
       address: addressUtils.formatAddress(nc.connection.remoteAddress),
-      durationMs: performance.now() - t0,
+      durationMs: this.clock.now() - t0,
       reused: false,
     };
   }
@@ -247,11 +270,11 @@ class NodeNetwork {
       observerAddress: nc.connection.remoteAddress,
       local,
       reflexive,
-      at: Date.now(),
+      at: this.clock.now(),
     });
     for (let e = this.natDetector.pollEvent(); e != null; e = this.natDetector.pollEvent()) {
       this.recordAudit({
-        time: Date.now(),
+        time: this.clock.wallTime(),
         kind: 'nat-classification',
         detail: `${e.current.family}: ${e.previous.mapping} -> ${e.current.mapping} (ports ${e.current.allocation}, ${e.current.observers} observers, public ${e.current.publicAddresses.join(' ')})`,
       });

@@ -2,12 +2,12 @@ import type {
   Address,
   Clock,
   Connection,
+  ConnectionTransport,
   NodeId,
   TimerHandle,
 } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
 import type { ServerManifest } from '@matrixai/rpc';
-import type QUICTransport from './QUICTransport.js';
 import type { RPCCaller } from './rpc/RPCEndpoint.js';
 import type { ObservedAddress } from './handlers/ObservedAddressHandler.js';
 import { errors as baseErrors } from '@node-network/network-interface';
@@ -73,7 +73,7 @@ interface NodeConnectionManager extends StartStop {}
   eventStopped: events.EventNodeConnectionManagerStopped,
 })
 class NodeConnectionManager {
-  public readonly transport: QUICTransport;
+  public readonly transport: ConnectionTransport;
   public readonly config: NodeConnectionManagerConfig;
   protected clock: Clock;
   protected logger: Logger;
@@ -88,7 +88,7 @@ class NodeConnectionManager {
     config = {},
     logger,
   }: {
-    transport: QUICTransport;
+    transport: ConnectionTransport;
     clock?: Clock;
     config?: Partial<NodeConnectionManagerConfig>;
     logger?: Logger;
@@ -464,7 +464,9 @@ class NodeConnectionManager {
   }
 
   protected audit(record: Omit<events.AuditRecord, 'time'>): void {
-    this.dispatchEvent(new events.EventAudit({ detail: { time: Date.now(), ...record } }));
+    this.dispatchEvent(
+      new events.EventAudit({ detail: { time: this.clock.wallTime(), ...record } }),
+    );
   }
 }
 

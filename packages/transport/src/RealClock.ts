@@ -11,6 +11,10 @@ class RealClock implements Clock {
     return performance.now();
   }
 
+  public wallTime(): number {
+    return Date.now();
+  }
+
   public setTimer(delay: number, callback: () => void): TimerHandle {
     const d = Math.max(0, delay);
     const due = this.now() + d;

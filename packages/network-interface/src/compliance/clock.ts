@@ -30,6 +30,15 @@ function testClockCompliance(name: string, harness: ClockHarness): void {
       }
     });
 
+    test('wallTime() is an epoch time that moves with now()', async () => {
+      const w0 = h.clock.wallTime();
+      const n0 = h.clock.now();
+      expect(w0).toBeGreaterThan(Date.UTC(2000, 0, 1));
+      await h.advance(20);
+      const moved = h.clock.wallTime() - w0;
+      expect(moved).toBeGreaterThanOrEqual(h.clock.now() - n0 - 5);
+    });
+
     test('timers fire at or after their due time, in due order', async () => {
       const fired: Array<[number, number]> = [];
       const t0 = h.clock.now();
