@@ -182,7 +182,9 @@ class Lab {
       await run(['ip', 'netns', 'del', ns]).catch(() => {});
     }
     this.namespaces = [];
-    await run(['sh', '-c', `rm -f /tmp/${this.prefix}-*.conf`]).catch(() => {});
+    await run(['sh', '-c', `rm -f /tmp/${this.prefix}-*.conf /tmp/${this.prefix}-*.pid`]).catch(
+      () => {},
+    );
   }
 
   protected async addNs(name: string): Promise<string> {
@@ -286,6 +288,28 @@ class Lab {
     return { routerNs, hostNs, hostIp, lanIp };
   }
 
+  /** A host directly on the internet bridge with IPv6 2001:db8::<0x100+i>, and `ipv4` when given. */
+  protected async publicSite(
+    i: number,
+    name: string,
+    kind: LabSiteKind,
+    ipv4: string | undefined,
+  ): Promise<void> {
+    const hostNs = await this.addNs(`h${i}`);
+    await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
+    if (ipv4 != null) await this.exec(hostNs, ['ip', 'addr', 'add', `${ipv4}/24`, 'dev', 'eth0']);
+    const hostIpv6 = `2001:db8::${(i + 0x100).toString(16)}`;
+    await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIpv6}/64`, 'dev', 'eth0', 'nodad']);
+    this.sites.set(name, {
+      name,
+      kind,
+      hostNs,
+      hostIp: ipv4 ?? hostIpv6,
+      publicIp: ipv4 ?? '',
+      hostIpv6,
+    });
+  }
+
   protected async build(sites: Array<{ name: string; kind: LabSiteKind }>): Promise<void> {
     await this.addNs('inet');
     await this.exec(this.inetNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
@@ -310,19 +334,9 @@ class Lab {
     for (const s of sites) {
       i++;
       const publicIp = `203.0.113.${i + 100}`;
-      if (s.kind === 'ipv6-only') {
-        const hostNs = await this.addNs(`h${i}`);
-        await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
-        const hostIpv6 = `2001:db8::${(i + 0x100).toString(16)}`;
-        await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIpv6}/64`, 'dev', 'eth0', 'nodad']);
-        this.sites.set(s.name, {
-          name: s.name,
-          kind: s.kind,
-          hostNs,
-          hostIp: hostIpv6,
-          publicIp: '',
-          hostIpv6,
-        });
+      if (s.kind === 'ipv6-only' || s.kind === 'open') {
+        // Public hosts on the internet bridge: `open` is dual-stack (as in netsim), `ipv6-only` has no IPv4.
+        await this.publicSite(i, s.name, s.kind, s.kind === 'open' ? publicIp : undefined);
         continue;
       }
       if (s.kind === 'double-nat') {
@@ -394,7 +408,8 @@ class Lab {
         const daemon = this.spawn(routerNs, [
           'sh',
           '-c',
-          `printf '${conf}\n' > ${file} && exec miniupnpd -d -f ${file}`,
+          // One pid file per daemon: with the default one a second router's daemon refuses to start.
+          `printf '${conf}\n' > ${file} && exec miniupnpd -d -f ${file} -P /tmp/${this.prefix}-upnp${i}.pid`,
         ]);
         daemon.stdout?.resume();
         daemon.stderr?.resume();
@@ -454,13 +469,6 @@ class Lab {
           publicIp,
           proxy: { host: fwLan, port: proxyPort },
         });
-        continue;
-      }
-      if (s.kind === 'open') {
-        const hostNs = await this.addNs(`h${i}`);
-        await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
-        await this.exec(hostNs, ['ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'eth0']);
-        this.sites.set(s.name, { name: s.name, kind: s.kind, hostNs, hostIp: publicIp, publicIp });
         continue;
       }
       const { routerNs, hostNs, hostIp } = await this.routedSite(i, `${publicIp}/24`);

@@ -100,7 +100,7 @@ function addSite(
       const box = network.addNat({
         name: `${hostName}-router`,
         publicIpv4: publicIpv4(index),
-        config: natConfigs[kind],
+        config: natConfigs[kind === 'upnp' ? 'port-restricted' : kind],
       });
       return {
         host: network.addHost({ name: hostName, ipv4: '198.18.0.2', behind: box }),

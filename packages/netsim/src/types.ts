@@ -31,6 +31,8 @@ type NATKind =
   | 'symmetric'
   | 'double-nat'
   | 'udp-blocked'
-  | 'ipv6-only';
+  | 'ipv6-only'
+  /** Port-restricted with a UPnP/NAT-PMP gateway (the mapping service arrives with the upnp package). */
+  | 'upnp';
 
 export type { MappingBehaviour, FilteringBehaviour, PortAllocation, NATConfig, NATKind };

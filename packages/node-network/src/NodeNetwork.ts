@@ -21,6 +21,7 @@ import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import { NATBehaviourDetector } from '@node-network/signalling';
 import os from 'node:os';
+import LookupNodeHandler from './handlers/LookupNodeHandler.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -90,6 +91,8 @@ class NodeNetwork {
   /** What this node believes about its NAT, from peers' `observedAddress` answers. */
   public readonly natDetector = new NATBehaviourDetector();
   protected auditLimit: number;
+  /** Limit of one `lookupNode` call to a peer, ms. */
+  protected lookupTimeoutTime = 5_000;
 
   public constructor(options: NodeNetworkOptions) {
     this.options = options;
@@ -144,7 +147,12 @@ class NodeNetwork {
       listen: this.options.listen ?? [{ host: '0.0.0.0' }, { host: '::' }],
     });
     try {
-      await this.connectionManager.start({ handlers: this.options.handlers });
+      await this.connectionManager.start({
+        handlers: {
+          lookupNode: new LookupNodeHandler({ lookup: (id) => this.addressesOf(id) }),
+          ...this.options.handlers,
+        },
+      });
     } catch (e) {
       await this.quicTransport?.stop();
       throw e;
@@ -206,13 +214,16 @@ class NodeNetwork {
     const given = (addresses ?? []).map((a) =>
       typeof a === 'string' ? addressUtils.parseAddress(a) : a,
     );
-    const toTry = given.length > 0 ? given : (this.knownNodes.get(text) ?? []);
-    if (toTry.length === 0) {
-      throw new errors.ErrorNodeNetworkNodeUnknown(
-        `No address is known for ${text}; pass addresses or add it as a seed node`,
-      );
-    }
     const t0 = this.clock.now();
+    let toTry = given.length > 0 ? given : (this.knownNodes.get(text) ?? []);
+    if (toTry.length === 0) {
+      toTry = await this.lookupViaPeers(id, ctx);
+      if (toTry.length === 0) {
+        throw new errors.ErrorNodeNetworkNodeUnknown(
+          `No address is known for ${text}, and none of our ${this.connectionManager.listConnections().length} connected peers knows one; pass addresses or add it as a seed node`,
+        );
+      }
+    }
     const nc = await this.connectionManager.connect(id, toTry, ctx);
     if (given.length > 0) this.addAddresses(id, given);
     // Learn our reflexive address from this peer, in the background.
@@ -279,6 +290,71 @@ class NodeNetwork {
         detail: `${e.current.family}: ${e.previous.mapping} -> ${e.current.mapping} (ports ${e.current.allocation}, ${e.current.observers} observers, public ${e.current.publicAddresses.join(' ')})`,
       });
     }
+  }
+
+  /**
+   * The addresses we would give for `nodeId`: its live connection's remote
+   * address (where we see it) first, then those we were told.
+   */
+  public addressesOf(nodeId: NodeId): Array<string> {
+    const out: Array<string> = [];
+    const live = this.connectionManager.getConnection(nodeId);
+    if (live != null) out.push(addressUtils.formatAddress(live.connection.remoteAddress));
+    for (const a of this.knownNodes.get(identity.encodeNodeId(nodeId)) ?? []) {
+      const t = addressUtils.formatAddress(a);
+      if (!out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * Asks every connected peer for `nodeId`'s addresses (one hop; the
+   * NodeGraph's Kademlia lookups replace this). Remembers what it learns.
+   */
+  protected async lookupViaPeers(
+    nodeId: NodeId,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<Array<Address>> {
+    const text = identity.encodeNodeId(nodeId);
+    const peers = this.connectionManager
+      .listConnections()
+      .filter((nc) => !identity.nodeIdEquals(nc.connection.remoteNodeId, nodeId));
+    const timer = Math.min(
+      this.lookupTimeoutTime,
+      typeof ctx.timer === 'number' ? ctx.timer : this.lookupTimeoutTime,
+    );
+    const answers = await Promise.allSettled(
+      peers.map((nc) =>
+        nc.rpc.unary<{ nodeId: string }, { addresses: Array<string> }>(
+          'lookupNode',
+          { nodeId: text },
+          { timer, signal: ctx.signal },
+        ),
+      ),
+    );
+    const found: Array<Address> = [];
+    let invalid = 0;
+    for (const a of answers) {
+      if (a.status !== 'fulfilled' || !Array.isArray(a.value?.addresses)) continue;
+      for (const t of a.value.addresses.slice(0, 16)) {
+        try {
+          const addr = addressUtils.parseAddress(String(t));
+          if (!found.some((b) => addressUtils.addressEquals(addr, b))) found.push(addr);
+        } catch {
+          invalid++;
+        }
+      }
+    }
+    const failed = answers.filter((a) => a.status === 'rejected').length;
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'lookup',
+      nodeId: text,
+      outcome: found.length > 0 ? 'ok' : 'failed',
+      detail: `asked ${peers.length} peers (${failed} failed), got ${found.length} addresses${invalid > 0 ? `, ${invalid} malformed` : ''}: ${found.map(addressUtils.formatAddress).join(' ')}`,
+    });
+    if (found.length > 0) this.addAddresses(nodeId, found);
+    return found;
   }
 
   public status(): NodeNetworkStatus {

@@ -16,7 +16,8 @@ type AuditRecord = {
     | 'connection-close'
     | 'connection-duplicate'
     | 'inbound-rejected'
-    | 'nat-classification';
+    | 'nat-classification'
+    | 'lookup';
   nodeId?: string;
   address?: string;
   path?: 'direct';

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * A node-network agent driven over JSON lines (netlab's ControlledProcess
+ * protocol): one request per stdin line `{"id","cmd","args"}`, one reply per
+ * stdout line, events as `{"event",...}`; logs go to stderr. Started inside
+ * a lab namespace by the netns matrix.
+ *
+ *   node agent.js '{"listen":[{"host":"0.0.0.0"}],"port":0,"seedNodes":{...}}'
+ */
+import readline from 'node:readline';
+import Logger, { LogLevel, StreamHandler } from '@matrixai/logger';
+import * as identity from '@node-network/network-identity';
+import { NodeNetwork } from 'node-network';
+import { errorText } from '../utils.js';
+
+type AgentConfig = {
+  listen: Array<{ host: string; port?: number }>;
+  seedNodes?: Record<string, Array<string>>;
+};
+
+const send = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as AgentConfig;
+  const logger = new Logger('agent', LogLevel.WARN, [new StreamHandler()]);
+  const nn = await NodeNetwork.createNodeNetwork({
+    keyPair: identity.generateKeyPair(),
+    network: 'mainnet',
+    listen: config.listen,
+    seedNodes: config.seedNodes,
+    logger,
+  });
+  const commands: Record<string, (args: any) => Promise<unknown>> = {
+    status: async () => nn.status(),
+    /** Connects to every seed and learns our reflexive address from each, twice. */
+    bootstrap: async ({ timeoutMs = 3_000 }: { timeoutMs?: number }) => {
+      const seeds = Object.keys(config.seedNodes ?? {});
+      for (let round = 0; round < 2; round++) {
+        await Promise.all(
+          seeds.map(async (s) => {
+            try {
+              await nn.connect(s, undefined, { timer: timeoutMs });
+              await nn.learnReflexiveAddress(identity.decodeNodeId(s), { timer: timeoutMs });
+            } catch {
+              // An unreachable seed is part of what the matrix measures.
+            }
+          }),
+        );
+      }
+      return nn.status().nat;
+    },
+    connect: async ({ nodeId, timeoutMs = 8_000 }: { nodeId: string; timeoutMs?: number }) => {
+      try {
+        const r = await nn.connect(nodeId, undefined, { timer: timeoutMs });
+        return { connected: true, path: r.path, connectMs: r.durationMs, error: null };
+      } catch (e) {
+        return { connected: false, path: null, connectMs: null, error: errorText(e) };
+      }
+    },
+    stop: async () => {
+      await nn.stop();
+      setImmediate(() => process.exit(0));
+      return true;
+    },
+  };
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    let req: { id: number; cmd: string; args?: unknown };
+    try {
+      req = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const handler = commands[req.cmd];
+    if (handler == null) return send({ id: req.id, error: `unknown command ${req.cmd}` });
+    handler(req.args ?? {}).then(
+      (result) => send({ id: req.id, result }),
+      (e) => send({ id: req.id, error: errorText(e) }),
+    );
+  });
+  const stop = () => void nn.stop().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.stdin.once('end', stop);
+  send({ event: 'ready', nodeId: nn.nodeIdEncoded, addresses: nn.addresses });
+}
+
+main().catch((e) => {
+  process.stderr.write(`${errorText(e)}\n`);
+  process.exit(1);
+});

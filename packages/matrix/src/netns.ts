@@ -1,0 +1,150 @@
+import type { ControlledProcess as ControlledProcessType, LabSite } from '@node-network/netlab';
+import type { NATClassification } from '@node-network/signalling';
+import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, ControlledProcess } from '@node-network/netlab';
+import { natSummary } from './utils.js';
+import { allPairs, kinds as allKinds, summarise } from './types.js';
+
+/** The built agent (from src/ or dist/ alike: the package's dist/bin/agent.js). */
+const agentScript = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'dist',
+  'bin',
+  'agent.js',
+);
+const helperPort = 1314;
+
+type Agent = { proc: ControlledProcessType; nodeId: string };
+
+async function startAgent(lab: Lab, ns: string, config: object): Promise<Agent> {
+  const proc = new ControlledProcess(
+    lab.spawn(ns, [process.execPath, agentScript, JSON.stringify(config)]),
+  );
+  const ready = await proc
+    .waitForEvent((e) => e.event === 'ready', 20_000)
+    .catch((e) => {
+      throw new Error(`Agent in ${ns} did not start: ${(e as Error).message}\n${proc.stderr}`);
+    });
+  return { proc, nodeId: String(ready.nodeId) };
+}
+
+/** What a site's host can bind: its families. */
+function listenOf(site: LabSite): Array<{ host: string }> {
+  if (site.kind === 'ipv6-only') return [{ host: '::' }];
+  if (site.kind === 'open') return [{ host: '0.0.0.0' }, { host: '::' }];
+  return [{ host: '0.0.0.0' }];
+}
+
+/** Runs `tasks` with at most `n` at a time, keeping their order in the result. */
+async function bounded<T>(n: number, tasks: Array<() => Promise<T>>): Promise<Array<T>> {
+  const out: Array<T> = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]();
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * The matrix on real kernel NATs: one lab with two sites per kind (`<kind>-a`
+ * dials, `<kind>-b` is dialled), six single-stack helper nodes in the lab's
+ * observer namespace (three IPv4, three IPv6) as seeds and observers, and a
+ * real node-network agent (QUIC) in every site's host. Each site's node
+ * bootstraps (connects to the helpers it can reach, learns its NAT), then
+ * every pair connects by NodeId only, a few pairs at a time.
+ */
+async function runNetnsMatrix({
+  kinds = allKinds,
+  concurrency = 4,
+  connectTimeoutTime = 8_000,
+}: {
+  kinds?: ReadonlyArray<Kind>;
+  concurrency?: number;
+  connectTimeoutTime?: number;
+} = {}): Promise<MatrixReport> {
+  const t0 = performance.now();
+  if (!fs.existsSync(agentScript)) {
+    throw new Error(`${agentScript} is missing: build first (pnpm build)`);
+  }
+  const pairs = allPairs(kinds);
+  const lab = await Lab.create({
+    sites: kinds.flatMap((k) => [
+      { name: `${k}-a`, kind: k },
+      { name: `${k}-b`, kind: k },
+    ]),
+  });
+  const agents: Array<Agent> = [];
+  try {
+    const helperHosts = [...lab.observerIps, ...lab.observerIpv6s];
+    const helpers = await Promise.all(
+      helperHosts.map((host) =>
+        startAgent(lab, lab.observerNs, { listen: [{ host, port: helperPort }] }),
+      ),
+    );
+    agents.push(...helpers);
+    const seedNodes: Record<string, Array<string>> = {};
+    for (const [i, h] of helpers.entries()) {
+      const host = helperHosts[i];
+      seedNodes[h.nodeId] = [
+        host.includes(':') ? `[${host}]:${helperPort}` : `${host}:${helperPort}`,
+      ];
+    }
+    const nodes = new Map<string, Agent>();
+    await Promise.all(
+      [...lab.sites.values()].map(async (site) => {
+        const a = await startAgent(lab, site.hostNs, { listen: listenOf(site), seedNodes });
+        agents.push(a);
+        nodes.set(site.name, a);
+      }),
+    );
+    const natByKind = new Map<Kind, { ipv4: NATClassification; ipv6: NATClassification }>();
+    await bounded(
+      6,
+      [...nodes.entries()].map(([name, a]) => async () => {
+        const nat = (await a.proc.request('bootstrap', { timeoutMs: 3_000 }, 60_000)) as {
+          ipv4: NATClassification;
+          ipv6: NATClassification;
+        };
+        if (name.endsWith('-a')) natByKind.set(name.slice(0, -2) as Kind, nat);
+      }),
+    );
+    const results = await bounded(
+      concurrency,
+      pairs.map(([a, b]) => async (): Promise<PairResult> => {
+        const from = nodes.get(`${a}-a`)!;
+        const to = nodes.get(`${b}-b`)!;
+        const r = (await from.proc.request(
+          'connect',
+          { nodeId: to.nodeId, timeoutMs: connectTimeoutTime },
+          connectTimeoutTime + 10_000,
+        )) as Omit<PairResult, 'a' | 'b'>;
+        return { a, b, ...r };
+      }),
+    );
+    const nat: Array<KindNat> = kinds.map((k) => {
+      const n = natByKind.get(k)!;
+      return { kind: k, ipv4: natSummary(n.ipv4), ipv6: natSummary(n.ipv6) };
+    });
+    return {
+      lab: 'netns',
+      pairs: results,
+      summary: summarise(results),
+      nat,
+      wallMs: performance.now() - t0,
+    };
+  } finally {
+    await Promise.all(agents.map((a) => a.proc.stop().catch(() => {})));
+    await lab.destroy();
+  }
+}
+
+export { runNetnsMatrix };

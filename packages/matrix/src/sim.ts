@@ -1,0 +1,188 @@
+import type { NodeId } from '@node-network/network-interface';
+import type { SimHost } from '@node-network/netsim';
+import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
+import Logger, { LogLevel } from '@matrixai/logger';
+import * as identity from '@node-network/network-identity';
+import { Network, VirtualConnectionTransport, addSite } from '@node-network/netsim';
+import { NodeNetwork } from 'node-network';
+import { allPairs, kinds as allKinds, summarise } from './types.js';
+import { errorText, natSummary } from './utils.js';
+
+type SimNode = { nn: NodeNetwork; transport: VirtualConnectionTransport; host: SimHost };
+
+/**
+ * Public helper nodes (seeds and observers), outside the sites' ranges: three
+ * per address family, each single-stack, so a dual-stack node's NAT is
+ * observed in both families (one connection per NodeId carries one family).
+ */
+const helperIps = [
+  { ipv4: '198.51.100.10' },
+  { ipv4: '198.51.100.11' },
+  { ipv4: '198.51.100.12' },
+  { ipv6: '2001:db8:ff::10' },
+  { ipv6: '2001:db8:ff::11' },
+  { ipv6: '2001:db8:ff::12' },
+];
+const helperPort = 1314;
+
+/**
+ * One simulated world: a seeded network whose clock runs by itself, three
+ * public helper nodes, and the nodes added to it. Everything is the real
+ * NodeNetwork facade over netsim's transport.
+ */
+class SimWorld {
+  public readonly network: Network;
+  public readonly helpers: Array<SimNode> = [];
+  protected nodes: Array<SimNode> = [];
+  protected stopClock: () => void;
+  protected seed: number;
+  protected logger: Logger;
+
+  public constructor(seed: number, logger: Logger) {
+    this.seed = seed;
+    this.logger = logger;
+    this.network = new Network({ seed, latency: 20, jitter: 5 });
+    this.stopClock = this.network.clock.autoRun();
+  }
+
+  public async start(): Promise<void> {
+    for (const [i, ips] of helperIps.entries()) {
+      const host = this.network.addHost({ name: `helper${i}`, ...ips });
+      this.helpers.push(await this.addNode(host, helperPort, `helper${i}`));
+    }
+  }
+
+  /** A node behind a NAT of `kind`, seeded with the helpers. */
+  public async addSiteNode(kind: Kind, index: number, name: string): Promise<SimNode> {
+    const { host } = addSite(this.network, kind, { index, name });
+    return this.addNode(host, 0, name);
+  }
+
+  /**
+   * Connects to every helper it can reach and asks each for its reflexive
+   * address, twice (the NAT detector confirms a belief before adopting it).
+   */
+  public async bootstrap(node: SimNode): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      const families = new Set(node.transport.localAddresses.map((a) => a.family));
+      const reachable = this.helpers.filter((h) =>
+        h.transport.localAddresses.some((a) => families.has(a.family)),
+      );
+      await Promise.all(
+        reachable.map(async (h) => {
+          try {
+            await node.nn.connect(h.nn.nodeId, undefined, { timer: 3_000 });
+            await node.nn.learnReflexiveAddress(h.nn.nodeId, { timer: 3_000 });
+          } catch {
+            // Unreachable helpers (UDP blocked, no common family) are part of the result.
+          }
+        }),
+      );
+    }
+  }
+
+  public async destroy(): Promise<void> {
+    for (const n of this.nodes.reverse()) {
+      await n.nn.stop();
+      await n.transport.stop();
+    }
+    this.stopClock();
+  }
+
+  protected async addNode(host: SimHost, port: number, name: string): Promise<SimNode> {
+    const keyPair = identity.keyPairFromSeed(seedBytes(`${this.seed}/${name}`));
+    const transport = new VirtualConnectionTransport({
+      network: this.network,
+      host,
+      nodeId: keyPair.publicKey as NodeId,
+    });
+    await transport.start({ port });
+    const seedNodes: Record<string, Array<string>> = {};
+    for (const h of this.helpers) {
+      seedNodes[h.nn.nodeIdEncoded] = h.transport.localAddresses.map((a) =>
+        a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`,
+      );
+    }
+    const nn = await NodeNetwork.createNodeNetwork({
+      network: 'mainnet',
+      transport,
+      clock: this.network.clock,
+      seedNodes,
+      logger: this.logger.getChild(name),
+    });
+    const node = { nn, transport, host };
+    this.nodes.push(node);
+    return node;
+  }
+}
+
+function seedBytes(text: string): Uint8Array {
+  // A fixed key per name and seed: runs repeat exactly (FNV-1a stretched to 32 bytes).
+  const out = new Uint8Array(32);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 32; i++) {
+    for (const c of `${text}#${i}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+    out[i] = h & 0xff;
+  }
+  return out;
+}
+
+/** Connects `a`'s node to `b`'s by NodeId only, in a fresh world seeded by `seed`. */
+async function runSimPair(
+  a: Kind,
+  b: Kind,
+  seed: number,
+  logger: Logger,
+  connectTimeoutTime = 10_000,
+): Promise<PairResult> {
+  const world = new SimWorld(seed, logger);
+  try {
+    await world.start();
+    const na = await world.addSiteNode(a, 1, `a-${a}`);
+    const nb = await world.addSiteNode(b, 2, `b-${b}`);
+    await Promise.all([world.bootstrap(na), world.bootstrap(nb)]);
+    try {
+      const r = await na.nn.connect(nb.nn.nodeIdEncoded, undefined, {
+        timer: connectTimeoutTime,
+      });
+      return { a, b, connected: true, path: r.path, connectMs: r.durationMs, error: null };
+    } catch (e) {
+      return { a, b, connected: false, path: null, connectMs: null, error: errorText(e) };
+    }
+  } finally {
+    await world.destroy();
+  }
+}
+
+/** What a node behind `kind` concludes about its NAT from the three helpers. */
+async function classifySimKind(kind: Kind, seed: number, logger: Logger): Promise<KindNat> {
+  const world = new SimWorld(seed, logger);
+  try {
+    await world.start();
+    const n = await world.addSiteNode(kind, 1, `nat-${kind}`);
+    await world.bootstrap(n);
+    const s = n.nn.status();
+    return { kind, ipv4: natSummary(s.nat.ipv4), ipv6: natSummary(s.nat.ipv6) };
+  } finally {
+    await world.destroy();
+  }
+}
+
+/** The whole matrix on netsim: one fresh, seeded world per pair. */
+async function runSimMatrix({
+  seed = 1,
+  kinds = allKinds,
+  logger = new Logger('matrix', LogLevel.WARN),
+}: { seed?: number; kinds?: ReadonlyArray<Kind>; logger?: Logger } = {}): Promise<MatrixReport> {
+  const t0 = performance.now();
+  const pairs: Array<PairResult> = [];
+  for (const [i, [a, b]] of allPairs(kinds).entries()) {
+    pairs.push(await runSimPair(a, b, seed * 1000 + i, logger));
+  }
+  const nat: Array<KindNat> = [];
+  for (const [i, k] of kinds.entries())
+    nat.push(await classifySimKind(k, seed * 1000 + 500 + i, logger));
+  return { lab: 'sim', pairs, summary: summarise(pairs), nat, wallMs: performance.now() - t0 };
+}
+
+export { runSimMatrix, runSimPair, classifySimKind, SimWorld };

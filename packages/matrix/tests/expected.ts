@@ -1,0 +1,29 @@
+import type { Kind } from '../src/types.js';
+
+/** The mapping behaviour each kind's NAT really has, per family (what detection must find). */
+const expectedMapping: Record<Kind, { ipv4: string; ipv6: string }> = {
+  open: { ipv4: 'none', ipv6: 'none' },
+  'full-cone': { ipv4: 'endpoint-independent', ipv6: 'unknown' },
+  restricted: { ipv4: 'endpoint-independent', ipv6: 'unknown' },
+  'port-restricted': { ipv4: 'endpoint-independent', ipv6: 'unknown' },
+  symmetric: { ipv4: 'endpoint-dependent', ipv6: 'unknown' },
+  'double-nat': { ipv4: 'endpoint-independent', ipv6: 'unknown' },
+  'udp-blocked': { ipv4: 'unknown', ipv6: 'unknown' },
+  'ipv6-only': { ipv4: 'unknown', ipv6: 'none' },
+  upnp: { ipv4: 'endpoint-independent', ipv6: 'unknown' },
+};
+
+/**
+ * Whether a direct dial from `a` to `b`'s reflexive address can work: `b`
+ * must accept unsolicited inbound packets (no NAT, or endpoint-independent
+ * filtering) in a family both have, and `a` must be able to send UDP.
+ */
+function directReachable(a: Kind, b: Kind): boolean {
+  if (a === 'udp-blocked' || b === 'udp-blocked') return false;
+  const v6 = (k: Kind) => k === 'open' || k === 'ipv6-only';
+  const v4 = (k: Kind) => k !== 'ipv6-only';
+  if (v6(a) && v6(b)) return true;
+  return v4(a) && v4(b) && (b === 'open' || b === 'full-cone');
+}
+
+export { expectedMapping, directReachable };

@@ -1,0 +1,38 @@
+import { describe, test, expect } from '@jest/globals';
+import { canRunNetlab } from '@node-network/netlab';
+import { runNetnsMatrix, runSimMatrix } from '../src/index.js';
+import { expectedMapping } from './expected.js';
+
+const can = await canRunNetlab();
+if (!can.ok) {
+  if (process.env.CI === 'true') throw new Error(`netlab cannot run in CI: ${can.reason}`);
+  console.warn(`Skipping the netns matrix: ${can.reason}`);
+}
+const maybe = can.ok ? describe : describe.skip;
+
+maybe('connectivity matrix on real kernel NATs', () => {
+  test('netns and netsim agree on every pair, and detection finds each real NAT', async () => {
+    const kinds = [
+      'open',
+      'full-cone',
+      'port-restricted',
+      'symmetric',
+      'ipv6-only',
+      'udp-blocked',
+    ] as const;
+    const netns = await runNetnsMatrix({ kinds });
+    const sim = await runSimMatrix({ kinds });
+    expect(netns.pairs.map((p) => `${p.a}/${p.b}: ${p.connected}`)).toEqual(
+      sim.pairs.map((p) => `${p.a}/${p.b}: ${p.connected}`),
+    );
+    for (const p of netns.pairs) {
+      if (!p.connected) expect(p.error).toMatch(/^Error\w+: /);
+    }
+    for (const n of netns.nat) {
+      expect({ kind: n.kind, ipv4: n.ipv4.mapping, ipv6: n.ipv6.mapping }).toEqual({
+        kind: n.kind,
+        ...expectedMapping[n.kind],
+      });
+    }
+  }, 240_000);
+});

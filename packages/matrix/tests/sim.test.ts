@@ -1,0 +1,36 @@
+import { describe, test, expect } from '@jest/globals';
+import { runSimMatrix, kinds } from '../src/index.js';
+import { expectedMapping, directReachable } from './expected.js';
+
+describe('connectivity matrix on netsim', () => {
+  test('every pair is reported, truthfully, and the run repeats exactly from its seed', async () => {
+    const r1 = await runSimMatrix({ seed: 3 });
+    expect(r1.lab).toBe('sim');
+    expect(r1.pairs).toHaveLength((kinds.length * (kinds.length + 1)) / 2);
+    for (const p of r1.pairs) {
+      // Today only direct paths exist: exactly the pairs a direct dial can reach connect.
+      expect({ pair: `${p.a}/${p.b}`, connected: p.connected }).toEqual({
+        pair: `${p.a}/${p.b}`,
+        connected: directReachable(p.a, p.b),
+      });
+      if (p.connected) {
+        expect(p.path).toBe('direct');
+        expect(p.connectMs).toBeGreaterThan(0);
+        expect(p.error).toBeNull();
+      } else {
+        expect(p.path).toBeNull();
+        expect(p.error).toMatch(/^Error\w+: /);
+      }
+    }
+    expect(r1.summary.connected).toBe(r1.pairs.filter((p) => p.connected).length);
+    for (const n of r1.nat) {
+      expect({ kind: n.kind, ipv4: n.ipv4.mapping, ipv6: n.ipv6.mapping }).toEqual({
+        kind: n.kind,
+        ...expectedMapping[n.kind],
+      });
+    }
+    const r2 = await runSimMatrix({ seed: 3 });
+    expect(r2.pairs).toEqual(r1.pairs);
+    expect(r2.nat).toEqual(r1.nat);
+  }, 60_000);
+});
