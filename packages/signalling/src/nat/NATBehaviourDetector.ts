@@ -1,5 +1,12 @@
 import type { AddressFamily } from '@node-network/network-interface';
-import type { NATClassification, NATEvent, Observation } from './types.js';
+import type {
+  FilteringClass,
+  FilteringObservation,
+  MappingLifetime,
+  NATClassification,
+  NATEvent,
+  Observation,
+} from './types.js';
 
 type Config = {
   /** Distinct observers (by IP) needed before a belief is formed. */
@@ -29,6 +36,7 @@ function unknown(family: AddressFamily, since: number): NATClassification {
     mapping: 'unknown',
     portPreservation: undefined,
     allocation: 'unknown',
+    filtering: 'unknown',
     publicAddresses: [],
     observers: 0,
     since,
@@ -41,12 +49,27 @@ function beliefKey(c: NATClassification): string {
     c.mapping === 'endpoint-dependent'
       ? [...new Set(c.publicAddresses.map((a) => a.slice(0, a.lastIndexOf(':'))))].sort().join()
       : c.publicAddresses.join();
-  return `${c.mapping}|${c.portPreservation}|${c.allocation}|${where}`;
+  return `${c.mapping}|${c.portPreservation}|${c.allocation}|${c.filtering}|${where}`;
 }
 
 function sameBelief(a: NATClassification, b: NATClassification): boolean {
   return beliefKey(a) === beliefKey(b);
 }
+
+/** What one filtering test says; `unknown` when the test it needed could not run. */
+function filteringOf(o: FilteringObservation): FilteringClass {
+  if (!o.same) return 'unknown';
+  if (o.otherHost === true) return 'endpoint-independent';
+  if (o.otherPort === true) return o.otherHost === false ? 'address-dependent' : 'unknown';
+  if (o.otherPort === false) return 'address-and-port-dependent';
+  return 'unknown';
+}
+
+const restrictiveness: Array<FilteringClass> = [
+  'endpoint-independent',
+  'address-dependent',
+  'address-and-port-dependent',
+];
 
 /**
  * Classifies our own NAT from reflexive addresses that several peers
@@ -60,6 +83,9 @@ class NATBehaviourDetector {
   protected config: Config;
   /** Latest observation per family, observer IP and local port. */
   protected observations = new Map<AddressFamily, Map<string, Observation>>();
+  /** Latest filtering test per family and observer. */
+  protected filteringObservations = new Map<AddressFamily, Map<string, FilteringObservation>>();
+  protected lifetimes = new Map<AddressFamily, MappingLifetime>();
   protected current = new Map<AddressFamily, NATClassification>();
   protected candidate = new Map<AddressFamily, { belief: NATClassification; count: number }>();
   protected events: Array<NATEvent> = [];
@@ -77,8 +103,23 @@ class NATBehaviourDetector {
     this.evaluate(family, obs.at);
   }
 
+  /** A filtering test's outcome (see `NATProber`); it joins the belief like an observation. */
+  public observeFiltering(obs: FilteringObservation): void {
+    let m = this.filteringObservations.get(obs.family);
+    if (m == null) this.filteringObservations.set(obs.family, (m = new Map()));
+    m.set(obs.observer, obs);
+    if (this.observations.has(obs.family)) this.evaluate(obs.family, obs.at);
+  }
+
+  /** A measured mapping lifetime; the newest measurement is the one reported. */
+  public observeMappingLifetime(family: AddressFamily, lifetime: MappingLifetime): void {
+    this.lifetimes.set(family, lifetime);
+  }
+
   public classification(family: AddressFamily): NATClassification {
-    return this.current.get(family) ?? unknown(family, 0);
+    const c = this.current.get(family) ?? unknown(family, 0);
+    const lifetime = this.lifetimes.get(family);
+    return lifetime == null ? c : { ...c, mappingLifetime: lifetime };
   }
 
   /** The next change of belief, if any. */
@@ -111,11 +152,37 @@ class NATBehaviourDetector {
     });
   }
 
+  /**
+   * The filtering most observers' latest tests within the window agree on
+   * (a tie goes to the more restrictive class).
+   */
+  protected filtering(family: AddressFamily, now: number): FilteringClass {
+    const all = this.filteringObservations.get(family);
+    if (all == null) return 'unknown';
+    for (const [k, o] of all) if (now - o.at > this.config.window) all.delete(k);
+    const votes = new Map<FilteringClass, number>();
+    for (const o of all.values()) {
+      const f = filteringOf(o);
+      if (f !== 'unknown') votes.set(f, (votes.get(f) ?? 0) + 1);
+    }
+    let best: FilteringClass = 'unknown';
+    let bestVotes = 0;
+    for (const f of restrictiveness) {
+      const v = votes.get(f) ?? 0;
+      if (v > 0 && v >= bestVotes) {
+        best = f;
+        bestVotes = v;
+      }
+    }
+    return best;
+  }
+
   protected classify(
     family: AddressFamily,
     obs: Array<Observation>,
     now: number,
   ): NATClassification {
+    const filtering = this.filtering(family, now);
     const counts = new Map<string, number>();
     for (const o of obs) counts.set(fmt(o.reflexive), (counts.get(fmt(o.reflexive)) ?? 0) + 1);
     const publicAddresses = [...counts.entries()]
@@ -128,6 +195,7 @@ class NATBehaviourDetector {
         mapping: 'none',
         portPreservation: true,
         allocation: 'preserving',
+        filtering,
         publicAddresses,
         observers,
         since: now,
@@ -158,6 +226,7 @@ class NATBehaviourDetector {
       mapping: dependent ? 'endpoint-dependent' : 'endpoint-independent',
       portPreservation,
       allocation,
+      filtering,
       publicAddresses,
       observers,
       since: now,
