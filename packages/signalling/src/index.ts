@@ -7,3 +7,15 @@
 export { default as NATBehaviourDetector } from './nat/NATBehaviourDetector.js';
 export type { NATBehaviourDetectorConfig } from './nat/NATBehaviourDetector.js';
 export type * from './nat/types.js';
+export { default as NATProbeServer, natProbeServerLimitsDefault } from './probe/NATProbeServer.js';
+export type { NATProbeServerLimits } from './probe/NATProbeServer.js';
+export { probeFiltering, probeMappingLifetime, filteringFrom } from './probe/NATProber.js';
+export type { FilteringResult, MappingLifetimeResult } from './probe/NATProber.js';
+export {
+  encodeProbeMessage,
+  decodeProbeMessage,
+  requestSize as probeRequestSize,
+  maxAnswerSize as probeMaxAnswerSize,
+} from './probe/messages.js';
+export type { ProbeMessage, ProbeRequest, ProbeAnswer, ReplyFrom } from './probe/messages.js';
+export * as probeErrors from './probe/errors.js';

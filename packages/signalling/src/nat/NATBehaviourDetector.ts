@@ -1,4 +1,5 @@
 import type { AddressFamily } from '@node-network/network-interface';
+import { filteringFrom } from '../probe/NATProber.js';
 import type {
   FilteringClass,
   FilteringObservation,
@@ -54,15 +55,6 @@ function beliefKey(c: NATClassification): string {
 
 function sameBelief(a: NATClassification, b: NATClassification): boolean {
   return beliefKey(a) === beliefKey(b);
-}
-
-/** What one filtering test says; `unknown` when the test it needed could not run. */
-function filteringOf(o: FilteringObservation): FilteringClass {
-  if (!o.same) return 'unknown';
-  if (o.otherHost === true) return 'endpoint-independent';
-  if (o.otherPort === true) return o.otherHost === false ? 'address-dependent' : 'unknown';
-  if (o.otherPort === false) return 'address-and-port-dependent';
-  return 'unknown';
 }
 
 const restrictiveness: Array<FilteringClass> = [
@@ -162,7 +154,7 @@ class NATBehaviourDetector {
     for (const [k, o] of all) if (now - o.at > this.config.window) all.delete(k);
     const votes = new Map<FilteringClass, number>();
     for (const o of all.values()) {
-      const f = filteringOf(o);
+      const f = filteringFrom(o);
       if (f !== 'unknown') votes.set(f, (votes.get(f) ?? 0) + 1);
     }
     let best: FilteringClass = 'unknown';
