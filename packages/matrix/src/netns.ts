@@ -17,6 +17,7 @@ const agentScript = path.resolve(
   'agent.js',
 );
 const helperPort = 1314;
+const probePort = 3478;
 
 type Agent = { proc: ControlledProcessType; nodeId: string };
 
@@ -86,9 +87,15 @@ async function runNetnsMatrix({
   try {
     const helperHosts = [...lab.observerIps, ...lab.observerIpv6s];
     const helpers = await Promise.all(
-      helperHosts.map((host) =>
-        startAgent(lab, lab.observerNs, { listen: [{ host, port: helperPort }] }),
-      ),
+      helperHosts.map((host) => {
+        // The probe server answers from another port, and from the next helper's IP (same family).
+        const sameFamily = helperHosts.filter((h) => h.includes(':') === host.includes(':'));
+        const otherHost = sameFamily[(sameFamily.indexOf(host) + 1) % sameFamily.length];
+        return startAgent(lab, lab.observerNs, {
+          listen: [{ host, port: helperPort }],
+          natProbeServers: [{ host, port: probePort, otherPort: probePort + 1, otherHost }],
+        });
+      }),
     );
     agents.push(...helpers);
     const seedNodes: Record<string, Array<string>> = {};
@@ -147,4 +154,4 @@ async function runNetnsMatrix({
   }
 }
 
-export { runNetnsMatrix };
+export { runNetnsMatrix, startAgent, helperPort, probePort };

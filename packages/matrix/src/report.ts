@@ -32,7 +32,7 @@ function formatTable(report: MatrixReport): string {
     const f = (c: MatrixReport['nat'][number]['ipv4']) =>
       c.mapping === 'unknown'
         ? 'unknown'
-        : `${c.mapping}, ports ${c.allocation}, ${c.observers} observers`;
+        : `${c.mapping}, ports ${c.allocation}, filtering ${c.filtering}, ${c.observers} observers`;
     out.push(`  ${pad(n.kind, 16)} ${f(n.ipv4)} | ${f(n.ipv6)}`);
   }
   return out.join('\n');

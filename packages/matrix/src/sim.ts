@@ -1,5 +1,6 @@
 import type { NodeId } from '@node-network/network-interface';
 import type { SimHost } from '@node-network/netsim';
+import type { NATProbeServerConfig } from 'node-network';
 import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
@@ -24,6 +25,7 @@ const helperIps = [
   { ipv6: '2001:db8:ff::12' },
 ];
 const helperPort = 1314;
+const probePort = 3478;
 
 /**
  * One simulated world: a seeded network whose clock runs by itself, three
@@ -48,7 +50,23 @@ class SimWorld {
   public async start(): Promise<void> {
     for (const [i, ips] of helperIps.entries()) {
       const host = this.network.addHost({ name: `helper${i}`, ...ips });
-      this.helpers.push(await this.addNode(host, helperPort, `helper${i}`));
+      // A second address for the probe server's other-host answers.
+      const alt = this.network.addHost({
+        name: `helper${i}-alt`,
+        ...(ips.ipv4 != null ? { ipv4: ips.ipv4.replace(/\.1(\d)$/, '.2$1') } : {}),
+        ...(ips.ipv6 != null ? { ipv6: ips.ipv6.replace(/::1(\d)$/, '::2$1') } : {}),
+      });
+      const main = (ips.ipv4 ?? ips.ipv6)!;
+      this.helpers.push(
+        await this.addNode(host, helperPort, `helper${i}`, [
+          {
+            host: main,
+            port: probePort,
+            otherPort: probePort + 1,
+            otherHost: (alt.ipv4 ?? alt.ipv6)!,
+          },
+        ]),
+      );
     }
   }
 
@@ -73,6 +91,7 @@ class SimWorld {
           try {
             await node.nn.connect(h.nn.nodeId, undefined, { timer: 3_000 });
             await node.nn.learnReflexiveAddress(h.nn.nodeId, { timer: 3_000 });
+            if (round === 0) await node.nn.probeNat(h.nn.nodeId, { timer: 5_000 });
           } catch {
             // Unreachable helpers (UDP blocked, no common family) are part of the result.
           }
@@ -89,7 +108,12 @@ class SimWorld {
     this.stopClock();
   }
 
-  protected async addNode(host: SimHost, port: number, name: string): Promise<SimNode> {
+  protected async addNode(
+    host: SimHost,
+    port: number,
+    name: string,
+    natProbeServers?: Array<NATProbeServerConfig>,
+  ): Promise<SimNode> {
     const keyPair = identity.keyPairFromSeed(seedBytes(`${this.seed}/${name}`));
     const transport = new VirtualConnectionTransport({
       network: this.network,
@@ -108,6 +132,14 @@ class SimWorld {
       transport,
       clock: this.network.clock,
       seedNodes,
+      natProbeServers,
+      // Wildcards bind on the node's own host; a specific IP on whichever host has it.
+      bindDatagramPort: async ({ host: ip, port: p, family }) =>
+        this.network.bind(
+          ip === '0.0.0.0' || ip === '::' ? host : this.network.hostByAddress(ip),
+          family,
+          p,
+        ),
       logger: this.logger.getChild(name),
     });
     const node = { nn, transport, host };

@@ -29,8 +29,14 @@ type PairResult = {
 /** What one node of a kind believes about its NAT after talking to the helpers. */
 type KindNat = {
   kind: Kind;
-  ipv4: Pick<NATClassification, 'mapping' | 'allocation' | 'portPreservation' | 'observers'>;
-  ipv6: Pick<NATClassification, 'mapping' | 'allocation' | 'portPreservation' | 'observers'>;
+  ipv4: Pick<
+    NATClassification,
+    'mapping' | 'allocation' | 'portPreservation' | 'filtering' | 'observers'
+  >;
+  ipv6: Pick<
+    NATClassification,
+    'mapping' | 'allocation' | 'portPreservation' | 'filtering' | 'observers'
+  >;
 };
 
 type MatrixReport = {

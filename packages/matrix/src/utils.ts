@@ -14,6 +14,7 @@ function natSummary(c: NATClassification): KindNat['ipv4'] {
     mapping: c.mapping,
     allocation: c.allocation,
     portPreservation: c.portPreservation,
+    filtering: c.filtering,
     observers: c.observers,
   };
 }

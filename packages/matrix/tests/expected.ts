@@ -13,6 +13,19 @@ const expectedMapping: Record<Kind, { ipv4: string; ipv6: string }> = {
   upnp: { ipv4: 'endpoint-independent', ipv6: 'unknown' },
 };
 
+/** The filtering each kind's NAT really does on IPv4 (IPv6 for ipv6-only): what probes must find. */
+const expectedFiltering: Record<Kind, string> = {
+  open: 'endpoint-independent',
+  'full-cone': 'endpoint-independent',
+  restricted: 'address-dependent',
+  'port-restricted': 'address-and-port-dependent',
+  symmetric: 'address-and-port-dependent',
+  'double-nat': 'address-and-port-dependent',
+  'udp-blocked': 'unknown',
+  'ipv6-only': 'endpoint-independent',
+  upnp: 'address-and-port-dependent',
+};
+
 /**
  * Whether a direct dial from `a` to `b`'s reflexive address can work: `b`
  * must accept unsolicited inbound packets (no NAT, or endpoint-independent
@@ -26,4 +39,9 @@ function directReachable(a: Kind, b: Kind): boolean {
   return v4(a) && v4(b) && (b === 'open' || b === 'full-cone');
 }
 
-export { expectedMapping, directReachable };
+/** The NAT belief a kind's node must reach: mapping per family, and filtering. */
+function expectedNat(kind: Kind) {
+  return { kind, ...expectedMapping[kind], filtering: expectedFiltering[kind] };
+}
+
+export { expectedMapping, expectedFiltering, expectedNat, directReachable };

@@ -37,19 +37,21 @@ function natRules(kind: LabNATKind, wanIp: string, hostIp: string): string {
 }
 `;
     case 'restricted':
+      // Per mapping, as RFC 4787 means it: an inbound packet to a mapped port passes when that
+      // mapping has sent to the packet's source IP (the port is preserved by `persistent`).
       return `table ip nat {
  set peers {
-  type ipv4_addr;
+  type ipv4_addr . inet_service;
   flags dynamic,timeout;
   timeout 60s;
  }
  chain track {
   type filter hook forward priority 0;
-  oifname "wan" update @peers { ip daddr }
+  oifname "wan" meta l4proto udp update @peers { ip daddr . udp sport }
  }
  chain pre {
   type nat hook prerouting priority -100;
-  iifname "wan" ip saddr @peers udp dport 1024-65535 dnat to ${hostIp}
+  iifname "wan" ip saddr . udp dport @peers dnat to ${hostIp}
  }
  chain post {
   type nat hook postrouting priority 100;

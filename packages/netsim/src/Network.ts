@@ -162,6 +162,13 @@ class Network {
     return h;
   }
 
+  /** The host that has `ip` (IPv6 anywhere, IPv4 on the internet). */
+  public hostByAddress(ip: string): SimHost {
+    const h = ip.includes(':') ? this.v6.get(ip) : this.internet.hosts.get(ip);
+    if (h == null) throw new ErrorNetsimTopology(`No host has ${ip}`);
+    return h;
+  }
+
   /** Binds a datagram port on `host` (port 0: the next free ephemeral port). */
   public bind(host: SimHost, family: AddressFamily, port = 0): VirtualDatagramPort {
     const ip = family === 'ipv4' ? host.ipv4 : host.ipv6;

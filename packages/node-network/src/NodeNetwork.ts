@@ -14,14 +14,23 @@ import {
   QUICTransport,
   NodeConnectionManager,
   RealClock,
+  UDPDatagramPort,
   addresses as addressUtils,
   events as transportEvents,
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
-import { NATBehaviourDetector } from '@node-network/signalling';
+import {
+  NATBehaviourDetector,
+  filteringFrom,
+  probeFiltering,
+  probeMappingLifetime,
+} from '@node-network/signalling';
 import os from 'node:os';
+import type { BindDatagramPort, NATProbeInfo, NATProbeServerConfig } from './NATProbeService.js';
 import LookupNodeHandler from './handlers/LookupNodeHandler.js';
+import NATProbeInfoHandler from './handlers/NATProbeInfoHandler.js';
+import NATProbeService from './NATProbeService.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -53,6 +62,10 @@ type NodeNetworkOptions = {
   transport?: ConnectionTransport;
   /** Time for everything the node does (default: the real clock). */
   clock?: Clock;
+  /** Binds datagram ports for NAT probes (default: real UDP; netsim's in the simulator). */
+  bindDatagramPort?: BindDatagramPort;
+  /** NAT probe servers to run (public nodes help others measure their NATs). */
+  natProbeServers?: Array<NATProbeServerConfig>;
   logger?: Logger;
 };
 
@@ -84,6 +97,8 @@ class NodeNetwork {
   /** Set when we made the transport (and so start and stop it). */
   protected quicTransport?: QUICTransport;
   protected clock: Clock;
+  protected bindDatagramPort: BindDatagramPort;
+  protected natProbeService: NATProbeService;
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
@@ -100,6 +115,13 @@ class NodeNetwork {
     this.network = options.network;
     this.auditLimit = options.auditLimit ?? 500;
     this.clock = options.clock ?? new RealClock();
+    this.bindDatagramPort =
+      options.bindDatagramPort ?? (({ host, port }) => UDPDatagramPort.bind({ host, port }));
+    this.natProbeService = new NATProbeService({
+      clock: this.clock,
+      bind: this.bindDatagramPort,
+      serve: options.natProbeServers,
+    });
     if (options.transport != null) {
       this.transport = options.transport;
     } else {
@@ -150,6 +172,7 @@ class NodeNetwork {
       await this.connectionManager.start({
         handlers: {
           lookupNode: new LookupNodeHandler({ lookup: (id) => this.addressesOf(id) }),
+          natProbeInfo: new NATProbeInfoHandler({ info: () => this.natProbeService.info() }),
           ...this.options.handlers,
         },
       });
@@ -157,12 +180,23 @@ class NodeNetwork {
       await this.quicTransport?.stop();
       throw e;
     }
+    try {
+      await this.natProbeService.start();
+    } catch (e) {
+      await this.connectionManager.stop();
+      await this.quicTransport?.stop();
+      throw new errors.ErrorNodeNetworkConfig(
+        `Cannot start the NAT probe servers: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
     );
   }
 
   public async stop(): Promise<void> {
+    await this.natProbeService.stop();
     await this.connectionManager.stop();
     await this.quicTransport?.stop();
   }
@@ -283,13 +317,139 @@ class NodeNetwork {
       reflexive,
       at: this.clock.now(),
     });
+    this.recordNatEvents();
+  }
+
+  /** Turns the NAT detector's belief changes into audit records. */
+  protected recordNatEvents(): void {
     for (let e = this.natDetector.pollEvent(); e != null; e = this.natDetector.pollEvent()) {
       this.recordAudit({
         time: this.clock.wallTime(),
         kind: 'nat-classification',
-        detail: `${e.current.family}: ${e.previous.mapping} -> ${e.current.mapping} (ports ${e.current.allocation}, ${e.current.observers} observers, public ${e.current.publicAddresses.join(' ')})`,
+        detail: `${e.current.family}: ${e.previous.mapping} -> ${e.current.mapping} (ports ${e.current.allocation}, filtering ${e.current.filtering}, ${e.current.observers} observers, public ${e.current.publicAddresses.join(' ')})`,
       });
     }
+  }
+
+  /** The NAT probe servers `nodeId` runs (it must be reachable). */
+  protected async natProbeServersOf(
+    nodeId: NodeId,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<Array<NATProbeInfo>> {
+    await this.connect(nodeId, undefined, ctx);
+    const nc = this.connectionManager.getConnection(nodeId)!;
+    const r = await nc.rpc.unary<{}, { servers: Array<NATProbeInfo> }>('natProbeInfo', {}, ctx);
+    const servers = Array.isArray(r?.servers) ? r.servers.slice(0, 4) : [];
+    // A peer's answer is untrusted: keep only well-formed entries.
+    return servers.filter((i) => {
+      try {
+        addressUtils.parseAddress(String(i?.address));
+      } catch {
+        return false;
+      }
+      return Array.isArray(i.capabilities);
+    });
+  }
+
+  /**
+   * Measures our NAT's filtering with `nodeId`'s probe servers (one per
+   * family we can bind): a fresh port asks for answers from the server's
+   * other port and other IP, and the result joins the NAT detector's
+   * belief. Returns the filtering each test found.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async probeNat(
+    nodeId: NodeId | string,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<Array<{ family: string; filtering: string }>> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    const text = identity.encodeNodeId(id);
+    const out: Array<{ family: string; filtering: string }> = [];
+    for (const info of await this.natProbeServersOf(id, ctx)) {
+      const server = addressUtils.parseAddress(info.address);
+      let port;
+      try {
+        port = await this.bindDatagramPort({
+          host: server.family === 'ipv6' ? '::' : '0.0.0.0',
+          port: 0,
+          family: server.family,
+        });
+      } catch {
+        continue; // no socket of this family here
+      }
+      try {
+        const r = await probeFiltering({
+          clock: this.clock,
+          port,
+          server,
+          capabilities: info.capabilities.filter((c) =>
+            ['same', 'other-port', 'other-host'].includes(c),
+          ),
+          signal: ctx.signal,
+        });
+        const filtering = filteringFrom(r);
+        this.natDetector.observeFiltering({
+          family: server.family,
+          observer: text,
+          ...r,
+          at: this.clock.now(),
+        });
+        this.recordNatEvents();
+        this.recordAudit({
+          time: this.clock.wallTime(),
+          kind: 'nat-probe',
+          nodeId: text,
+          address: info.address,
+          outcome: r.same ? 'ok' : 'failed',
+          detail: `filtering ${filtering}: same ${r.same}, other port ${r.otherPort ?? 'n/a'}, other host ${r.otherHost ?? 'n/a'}`,
+        });
+        out.push({ family: server.family, filtering });
+      } finally {
+        await port.close();
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Measures how long our NAT keeps an idle UDP mapping, with `nodeId`'s
+   * probe server of `family` (parallel probes at `intervals` of silence,
+   * each from a fresh port). The result is published in `status().nat`.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async measureMappingLifetime(
+    nodeId: NodeId | string,
+    { family = 'ipv4', intervals }: { family?: 'ipv4' | 'ipv6'; intervals?: Array<number> } = {},
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<{ aliveAt: number; deadAt?: number; recommendedKeepAliveMs: number }> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    const info = (await this.natProbeServersOf(id, ctx)).find(
+      (i) => addressUtils.parseAddress(i.address).family === family,
+    );
+    if (info == null) {
+      throw new errors.ErrorNodeNetworkNATProbe(
+        `${identity.encodeNodeId(id)} runs no ${family} NAT probe server`,
+      );
+    }
+    const server = addressUtils.parseAddress(info.address);
+    const r = await probeMappingLifetime({
+      clock: this.clock,
+      bindFresh: () =>
+        this.bindDatagramPort({ host: family === 'ipv6' ? '::' : '0.0.0.0', port: 0, family }),
+      server,
+      intervals,
+      signal: ctx.signal,
+    });
+    this.natDetector.observeMappingLifetime(family, { ...r, at: this.clock.now() });
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'nat-probe',
+      nodeId: identity.encodeNodeId(id),
+      address: info.address,
+      outcome: 'ok',
+      detail: `${family} mapping lifetime: alive after ${r.aliveAt} ms, gone after ${r.deadAt ?? 'none tested'} ms; keepalive ${r.recommendedKeepAliveMs} ms`,
+    });
+    return r;
   }
 
   /**

@@ -17,7 +17,12 @@ class ErrorNodeNetworkNodeUnknown<T> extends baseErrors.ErrorConnectionDial<T> {
   static description = 'No address is known for the node';
 }
 
+class ErrorNodeNetworkNATProbe<T> extends ErrorNodeNetworkFacade<T> {
+  static description = 'NAT probing is not possible with this peer';
+}
+
 export {
+  ErrorNodeNetworkNATProbe,
   ErrorNodeNetworkFacade,
   ErrorNodeNetworkNotRunning,
   ErrorNodeNetworkConfig,

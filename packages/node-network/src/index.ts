@@ -6,6 +6,7 @@
  */
 export { default as NodeNetwork } from './NodeNetwork.js';
 export type { NodeNetworkOptions } from './NodeNetwork.js';
+export type { BindDatagramPort, NATProbeServerConfig, NATProbeInfo } from './NATProbeService.js';
 export type * from './types.js';
 export * as errors from './errors.js';
 export * as events from './events.js';

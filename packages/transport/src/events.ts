@@ -17,7 +17,8 @@ type AuditRecord = {
     | 'connection-duplicate'
     | 'inbound-rejected'
     | 'nat-classification'
-    | 'lookup';
+    | 'lookup'
+    | 'nat-probe';
   nodeId?: string;
   address?: string;
   path?: 'direct';

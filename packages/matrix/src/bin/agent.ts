@@ -16,6 +16,7 @@ import { errorText } from '../utils.js';
 type AgentConfig = {
   listen: Array<{ host: string; port?: number }>;
   seedNodes?: Record<string, Array<string>>;
+  natProbeServers?: Array<{ host: string; port: number; otherPort?: number; otherHost?: string }>;
 };
 
 const send = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     network: 'mainnet',
     listen: config.listen,
     seedNodes: config.seedNodes,
+    natProbeServers: config.natProbeServers,
     logger,
   });
   const commands: Record<string, (args: any) => Promise<unknown>> = {
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
             try {
               await nn.connect(s, undefined, { timer: timeoutMs });
               await nn.learnReflexiveAddress(identity.decodeNodeId(s), { timer: timeoutMs });
+              if (round === 0) await nn.probeNat(s, { timer: timeoutMs + 3_000 });
             } catch {
               // An unreachable seed is part of what the matrix measures.
             }
@@ -57,6 +60,16 @@ async function main(): Promise<void> {
         return { connected: false, path: null, connectMs: null, error: errorText(e) };
       }
     },
+    /** Measures the idle lifetime of our NAT's UDP mappings with a seed's probe server. */
+    lifetime: async ({
+      nodeId,
+      family,
+      intervals,
+    }: {
+      nodeId: string;
+      family?: 'ipv4' | 'ipv6';
+      intervals?: Array<number>;
+    }) => nn.measureMappingLifetime(nodeId, { family, intervals }),
     stop: async () => {
       await nn.stop();
       setImmediate(() => process.exit(0));
