@@ -3,6 +3,7 @@
 // asserted in tests.
 const suites = {
   transport: () => import('./suites/transport/transport.mjs'),
+  netsim: () => import('./suites/netsim/nodes.mjs'),
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, load] of Object.entries(suites)) {

@@ -12,6 +12,8 @@ class VirtualClock implements Clock {
   protected seq = 0;
   protected heap: Array<Timer> = [];
   protected wake?: () => void;
+  /** Timers run since creation (the simulator's event count). */
+  public timersRun = 0;
 
   /** The wall time at virtual time 0 (fixed, so runs are reproducible). */
   public readonly epoch: number;
@@ -115,6 +117,7 @@ class VirtualClock implements Clock {
       const t = this.pop()!;
       this.time = Math.max(this.time, t.due);
       n++;
+      this.timersRun++;
       t.callback();
     }
     this.time = Math.max(this.time, until);
