@@ -8,6 +8,7 @@ const transportConfigDefault: TransportConfig = {
   connectTimeoutTime: 15_000,
   maxIdleTimeout: 30_000,
   keepAliveIntervalTime: 10_000,
+  socketBufferSize: 4 * 1024 * 1024,
   certificateDuration: 365 * 24 * 60 * 60,
   quic: {},
 };

@@ -8,6 +8,8 @@ type TransportConfig = {
   maxIdleTimeout: number;
   /** Keepalive interval on every connection, ms (below `maxIdleTimeout`). */
   keepAliveIntervalTime: number;
+  /** UDP socket send and receive buffer size, bytes (the OS caps it; 0 keeps its default). */
+  socketBufferSize: number;
   /** Validity of the certificate made at start, seconds. */
   certificateDuration: number;
   /** Extra quiche settings passed through to @matrixai/quic. */
