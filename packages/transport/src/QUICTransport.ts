@@ -414,7 +414,9 @@ class QUICTransport implements ConnectionTransport {
       dgram.setRecvBufferSize(size);
       dgram.setSendBufferSize(size);
     } catch (e) {
-      this.logger.warn(`Cannot size the UDP socket buffers to ${size} bytes: ${(e as Error).message}`);
+      this.logger.warn(
+        `Cannot size the UDP socket buffers to ${size} bytes: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -422,6 +424,12 @@ class QUICTransport implements ConnectionTransport {
     return {
       // Let peers run many concurrent calls; our own dials wait for credit.
       initialMaxStreamsBidi: 1000,
+      // Measured on loopback (benches/suites/transport): 64 KiB reads and 4 MiB stream / 16 MiB
+      // connection windows took one stream from 55 to 68 MB/s over @matrixai/quic's 4 KiB / 1 MiB.
+      readableChunkSize: 64 * 1024,
+      initialMaxStreamDataBidiLocal: 4 * 1024 * 1024,
+      initialMaxStreamDataBidiRemote: 4 * 1024 * 1024,
+      initialMaxData: 16 * 1024 * 1024,
       ...this.config.quic,
       key: this.keyPem(),
       cert: this.certPem(),
