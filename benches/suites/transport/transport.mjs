@@ -305,4 +305,4 @@ if (process.argv[2] === 'child') {
   await child(process.argv[3]);
 }
 
-export { run };
+export { run, benchUdp, benchTcp };

@@ -1,0 +1,288 @@
+// QUIC bulk throughput, in one run, on loopback: our transport (patched @matrixai/quic 2.0.9) with
+// 1 stream, 8 streams on one connection and 8 connections; stock @matrixai/quic 2.0.9; TLS 1.3 over
+// TCP; and raw UDP and TCP (from the transport suite's helpers). Per row: MB/s, CPU seconds per MB
+// (both sides) and the event-loop delay p50/p99 of each side during the transfer. Sender in this
+// process, receiver in a forked child (a core each). Writes benches/results/quic.json.
+import { createHmac, randomBytes } from 'node:crypto';
+import tls from 'node:tls';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Logger, { LogLevel } from '@matrixai/logger';
+import * as identity from '@node-network/network-identity';
+import { QUICTransport, addresses } from '@node-network/transport';
+import { MB, now, startChild, writeResults } from '../../lib.mjs';
+import { benchUdp, benchTcp } from '../transport/transport.mjs';
+import { importStockQuic } from './stock.mjs';
+
+const self = fileURLToPath(import.meta.url);
+const CHUNK = 64 * 1024;
+const BYTES = Number(process.env.BENCH_BULK_BYTES ?? 128e6);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 20_000);
+const logger = new Logger('bench', LogLevel.ERROR);
+
+async function certPems() {
+  const keyPair = identity.generateKeyPair();
+  const cert = await identity.createCertificate({
+    subjectKeyPair: keyPair,
+    network: 'testnet',
+    now: new Date(),
+    durationSeconds: 3600,
+  });
+  return {
+    keyPair,
+    key: identity.privateKeyToPem(keyPair.privateKey),
+    cert: identity.certificateChainToPem([cert]),
+  };
+}
+
+async function ourTransport() {
+  const t = new QUICTransport({ keyPair: identity.generateKeyPair(), network: 'testnet', logger });
+  await t.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
+  return t;
+}
+
+function cpuMeter() {
+  let cpu = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    return (d.user + d.system) / 1e6;
+  };
+}
+
+function eld() {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  return () => {
+    h.disable();
+    return { p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6 };
+  };
+}
+
+/** Counts a web stream's bytes, then answers the count (8 bytes) and closes. */
+async function countAndAnswer(stream) {
+  let got = 0;
+  const reader = stream.readable.getReader();
+  for (let x = await reader.read(); !x.done; x = await reader.read()) got += x.value.byteLength;
+  const w = stream.writable.getWriter();
+  const ack = Buffer.alloc(8);
+  ack.writeBigUInt64BE(BigInt(got));
+  await w.write(ack);
+  await w.close();
+}
+
+/** Writes until `bytes` or the deadline, closes, and returns the receiver's count. */
+async function sendAndCount(stream, bytes, deadline) {
+  const chunk = new Uint8Array(CHUNK).fill(3);
+  const w = stream.writable.getWriter();
+  for (let sent = 0; sent < bytes && now() < deadline; sent += CHUNK) await w.write(chunk);
+  await w.close();
+  const r = stream.readable.getReader();
+  let ack = Buffer.alloc(0);
+  for (let x = await r.read(); !x.done; x = await r.read()) ack = Buffer.concat([ack, x.value]);
+  return Number(ack.readBigUInt64BE(0));
+}
+
+const hmac = {
+  sign: async (k, data) => {
+    const mac = createHmac('sha256', Buffer.from(k)).update(Buffer.from(data)).digest();
+    return mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength);
+  },
+  verify: async (k, data, sig) =>
+    createHmac('sha256', Buffer.from(k))
+      .update(Buffer.from(data))
+      .digest()
+      .equals(Buffer.from(sig)),
+};
+
+// ------------------------------------------------------------------ child (receiver)
+async function child(kind) {
+  const send = (m) => process.send(m);
+  const cpu = cpuMeter();
+  let stopEld;
+  process.on('message', (m) => {
+    if (m.cmd === 'exit') process.exit(0);
+    if (m.cmd === 'begin') {
+      cpu();
+      stopEld = eld();
+      send({ begun: true });
+    }
+    if (m.cmd === 'end') send({ cpu: cpu(), eld: stopEld() });
+  });
+  if (kind === 'ours') {
+    const t = await ourTransport();
+    t.onConnection((c) => c.onStream((s) => void countAndAnswer(s).catch(() => {})));
+    send({ port: t.localAddresses[0].port, nodeId: identity.encodeNodeId(t.nodeId) });
+  } else if (kind === 'stock') {
+    const quic = await importStockQuic();
+    const { key, cert } = await certPems();
+    const k = randomBytes(32);
+    const server = new quic.QUICServer({
+      crypto: { key: k.buffer.slice(k.byteOffset, k.byteOffset + 32), ops: hmac },
+      config: { key, cert, verifyPeer: false, applicationProtos: ['quic'] },
+      logger,
+    });
+    server.addEventListener('EventQUICServerConnection', (evt) =>
+      evt.detail.addEventListener(
+        'EventQUICConnectionStream',
+        (e) => void countAndAnswer(e.detail).catch(() => {}),
+      ),
+    );
+    await server.start({ host: '127.0.0.1', port: 0 });
+    send({ port: server.port });
+  } else if (kind === 'tls') {
+    const { key, cert } = await certPems();
+    const srv = tls.createServer({ key, cert, minVersion: 'TLSv1.3' }, (s) => {
+      let got = 0;
+      s.on('data', (d) => (got += d.length));
+      s.on('end', () => {
+        const ack = Buffer.alloc(8);
+        ack.writeBigUInt64BE(BigInt(got));
+        s.end(ack);
+      });
+      s.on('error', () => {});
+    });
+    srv.listen(0, '127.0.0.1', () => send({ port: srv.address().port }));
+  }
+}
+
+// ------------------------------------------------------------------ sender (this process)
+async function measure(kind, { connections = 1, streams = 1 } = {}) {
+  const c = startChild(self, ['child', kind]);
+  const info = await c.next((m) => m.port != null);
+  const total = kind === 'stock' ? Math.min(BYTES, 64e6) : BYTES;
+  const perStream = Math.floor(total / (connections * streams));
+  const closers = [];
+  try {
+    let openStreams;
+    if (kind === 'ours') {
+      const t = await ourTransport();
+      closers.push(() => t.stop());
+      const conns = [];
+      for (let i = 0; i < connections; i++) {
+        conns.push(
+          await t.dial(
+            identity.decodeNodeId(info.nodeId),
+            addresses.toAddress('127.0.0.1', info.port),
+          ),
+        );
+      }
+      openStreams = () =>
+        conns.flatMap((conn) => Array.from({ length: streams }, () => conn.openStream()));
+    } else if (kind === 'stock') {
+      const quic = await importStockQuic();
+      const { key, cert } = await certPems();
+      const clients = [];
+      for (let i = 0; i < connections; i++) {
+        const client = await quic.QUICClient.createQUICClient({
+          host: '127.0.0.1',
+          port: info.port,
+          crypto: {
+            ops: { randomBytes: async (d) => void randomBytes(d.byteLength).copy(Buffer.from(d)) },
+          },
+          config: { key, cert, verifyPeer: false, applicationProtos: ['quic'] },
+          logger,
+        });
+        clients.push(client);
+        closers.push(() => client.destroy({ force: true }));
+      }
+      openStreams = () =>
+        clients.flatMap((cl) =>
+          Array.from({ length: streams }, () => Promise.resolve(cl.connection.newStream())),
+        );
+    }
+    c.send({ cmd: 'begin' });
+    await c.next((m) => m.begun);
+    const cpu = cpuMeter();
+    const stopEld = eld();
+    const t0 = now();
+    const deadline = t0 + WINDOW_MS;
+    let received;
+    if (kind === 'tls') {
+      received = await new Promise((resolve, reject) => {
+        const s = tls.connect(
+          { host: '127.0.0.1', port: info.port, rejectUnauthorized: false },
+          async () => {
+            const chunk = Buffer.alloc(CHUNK, 3);
+            for (let sent = 0; sent < total; sent += CHUNK) {
+              if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+            }
+            s.end();
+          },
+        );
+        let ack = Buffer.alloc(0);
+        s.on('data', (d) => (ack = Buffer.concat([ack, d])));
+        s.on('end', () => resolve(Number(ack.readBigUInt64BE(0))));
+        s.on('error', reject);
+      });
+    } else {
+      const counts = await Promise.all(
+        openStreams().map(async (p) => sendAndCount(await p, perStream, deadline)),
+      );
+      received = counts.reduce((a, b) => a + b, 0);
+    }
+    const seconds = (now() - t0) / 1000;
+    const senderCpu = cpu();
+    const senderEld = stopEld();
+    c.send({ cmd: 'end' });
+    const peer = await c.next((m) => m.cpu != null);
+    return {
+      kind,
+      connections,
+      streams,
+      bytes: received,
+      seconds,
+      mbps: received / MB / seconds,
+      cpuSecondsPerMB: (senderCpu + peer.cpu) / (received / MB),
+      eventLoopDelay: { sender: senderEld, receiver: peer.eld },
+    };
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    c.send({ cmd: 'exit' });
+    await c.stop();
+  }
+}
+
+function row(name, r) {
+  console.log(
+    `  ${name.padEnd(34)} ${r.mbps.toFixed(1).padStart(7)} MB/s  ${r.cpuSecondsPerMB.toFixed(4)} CPU s/MB` +
+      (r.eventLoopDelay
+        ? `  loop delay p99 sender ${r.eventLoopDelay.sender.p99Ms.toFixed(1)} ms, receiver ${r.eventLoopDelay.receiver.p99Ms.toFixed(1)} ms`
+        : ''),
+  );
+}
+
+async function run() {
+  const results = {};
+  results.udp = await benchUdp();
+  row('raw UDP (1200-byte datagrams)', { ...results.udp, cpuSecondsPerMB: NaN });
+  results.tcp = await benchTcp();
+  row('raw TCP', results.tcp);
+  results.tls = await measure('tls');
+  row('TLS 1.3 over TCP', results.tls);
+  results.stock1 = await measure('stock');
+  row('stock @matrixai/quic 2.0.9, 1 stream', results.stock1);
+  results.stock8 = await measure('stock', { streams: 8 });
+  row('stock, 8 streams', results.stock8);
+  results.ours1 = await measure('ours');
+  row('ours, 1 stream', results.ours1);
+  results.ours8s = await measure('ours', { streams: 8 });
+  row('ours, 8 streams on 1 connection', results.ours8s);
+  results.ours8c = await measure('ours', { connections: 8 });
+  row('ours, 8 connections', results.ours8c);
+  const ratios = {
+    ours1VsStock1: results.ours1.mbps / results.stock1.mbps,
+    ours8sVsStock8: results.ours8s.mbps / results.stock8.mbps,
+    ours1VsTls: results.ours1.mbps / results.tls.mbps,
+    ours8cVsOurs1: results.ours8c.mbps / results.ours1.mbps,
+    ours1VsUdp: results.ours1.mbps / results.udp.mbps,
+  };
+  console.log(`ratios: ${JSON.stringify(ratios)}`);
+  console.log(
+    `wrote ${writeResults('quic', { results, ratios, bytes: BYTES, windowMs: WINDOW_MS })}`,
+  );
+}
+
+if (process.argv[2] === 'child') await child(process.argv[3]);
+
+export { run };
