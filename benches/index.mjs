@@ -5,6 +5,7 @@ const suites = {
   transport: () => import('./suites/transport/transport.mjs'),
   netsim: () => import('./suites/netsim/nodes.mjs'),
   quic: () => import('./suites/quic/quic.mjs'),
+  nodegraph: () => import('./suites/nodegraph/nodegraph.mjs'),
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, load] of Object.entries(suites)) {
