@@ -3,7 +3,7 @@
 // asserted in tests.
 const suites = {
   transport: () => import('./suites/transport/transport.mjs'),
-  netsim: () => import('./suites/netsim/nodes.mjs'),
+  netsim: () => import('./suites/netsim/scale.mjs'),
   quic: () => import('./suites/quic/quic.mjs'),
   nodegraph: () => import('./suites/nodegraph/nodegraph.mjs'),
 };

@@ -11,6 +11,7 @@ export { default as NAT } from './NAT.js';
 export { default as Network } from './Network.js';
 export { default as VirtualDatagramPort } from './VirtualDatagramPort.js';
 export { natConfigs, addSite, publicIpv4 } from './presets.js';
+export { runScaleScenario, scaleKindsDefault } from './scale.js';
 export {
   default as VirtualConnectionTransport,
   virtualTransportConfigDefault,
