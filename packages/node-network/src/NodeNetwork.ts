@@ -413,8 +413,9 @@ class NodeNetwork {
 
   /**
    * Measures how long our NAT keeps an idle UDP mapping, with `nodeId`'s
-   * probe server of `family` (parallel probes at `intervals` of silence,
-   * each from a fresh port). The result is published in `status().nat`.
+   * probe server of `family` (probes after growing `intervals` of silence,
+   * each from a fresh port, until one goes unanswered). The result is
+   * published in `status().nat`.
    */
   @ready(new errors.ErrorNodeNetworkNotRunning())
   public async measureMappingLifetime(

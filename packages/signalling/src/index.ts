@@ -19,3 +19,6 @@ export {
 } from './probe/messages.js';
 export type { ProbeMessage, ProbeRequest, ProbeAnswer, ReplyFrom } from './probe/messages.js';
 export * as probeErrors from './probe/errors.js';
+export type { NATProbeServerStats, NATProbeServerOptions } from './probe/NATProbeServer.js';
+export type { ProbeRandom } from './probe/NATProber.js';
+export { maxDelayMs as probeMaxDelayMs } from './probe/messages.js';

@@ -1,4 +1,5 @@
 import type { Address, AddressFamily, Host, Port } from '@node-network/network-interface';
+import { formatIPv6 } from '@node-network/network-interface';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ErrorAddressInvalid } from './errors.js';
 
@@ -51,32 +52,6 @@ function parseIPv6(text: string): Uint8Array | undefined {
 
 function formatIPv4(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 4)).join('.');
-}
-
-/** RFC 5952 canonical text: lower case, longest run of 2+ zero groups compressed. */
-function formatIPv6(bytes: Uint8Array): string {
-  const groups: Array<number> = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
 }
 
 function isIPv4MappedBytes(bytes: Uint8Array): boolean {

@@ -1,10 +1,17 @@
-import type { Address, Clock, DatagramPort } from '@node-network/network-interface';
+import type { Address, Clock, DatagramPort, Unsubscribe } from '@node-network/network-interface';
 import type { FilteringClass } from '../nat/types.js';
-import type { ReplyFrom } from './messages.js';
-import crypto from 'node:crypto';
+import type { ProbeAnswer, ReplyFrom } from './messages.js';
+import { randomBytes } from 'node:crypto';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { decodeProbeMessage, encodeProbeMessage, nonceLength } from './messages.js';
-import { ErrorNATProbeUnanswered } from './errors.js';
+import {
+  decodeProbeMessage,
+  encodeProbeMessage,
+  maxDelayMs,
+  nonceLength,
+  replyFroms,
+  sameIp,
+} from './messages.js';
+import { ErrorNATProbeParameters, ErrorNATProbeUnanswered } from './errors.js';
 
 type FilteringResult = {
   /** The answer from the endpoint we sent to arrived. */
@@ -13,27 +20,117 @@ type FilteringResult = {
   otherPort?: boolean;
   /** From another IP of the server's machine (undefined: the server has none). */
   otherHost?: boolean;
-  /** Where the server saw us. */
+  /** Where the server saw us (our reflexive address), when an answer arrived. */
   observed?: Address;
 };
 
 type MappingLifetimeResult = {
-  /** The longest idle interval after which the mapping still answered, ms (0: none did). */
+  /** The longest idle interval after which the mapping still let the answer in, ms (0: none did). */
   aliveAt: number;
-  /** The shortest idle interval after which it was gone, ms (undefined: none tested was). */
+  /** The shortest idle interval after which it did not, ms (undefined: every interval tested did). */
   deadAt?: number;
-  /**
-   * Keepalive interval to use, ms: 0.8 x `aliveAt` (when even the shortest
-   * interval failed, half of `deadAt`; when none failed, 0.8 x the longest
-   * tested interval, a lower bound).
-   */
+  /** Keepalive interval to use, ms (see `probeMappingLifetime`). */
   recommendedKeepAliveMs: number;
 };
 
+/** `n` random bytes (nonces); injectable for deterministic tests. */
 type Random = (n: number) => Uint8Array;
-const defaultRandom: Random = (n) => new Uint8Array(crypto.randomBytes(n));
+const defaultRandom: Random = (n) => new Uint8Array(randomBytes(n));
 
-/** What one filtering test says about the NAT in front of us (`unknown` when it cannot tell). */
+function cancelled(signal?: AbortSignal): Error {
+  return new baseErrors.ErrorCancelled('NAT probe cancelled', { cause: signal?.reason });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The probe answers arriving on one port that carry one of our nonces (at
+ * most `maxAnswers` kept, so a replay flood cannot grow it). `until` waits on
+ * the injected clock until a condition on what arrived holds, or a time is
+ * up.
+ */
+class Inbox {
+  public static readonly maxAnswers = 64;
+  public readonly answers: Array<{ answer: ProbeAnswer; from: Address }> = [];
+  protected off: Unsubscribe;
+  protected wake?: () => void;
+
+  public constructor(port: DatagramPort, nonces: ReadonlyArray<Uint8Array>) {
+    this.off = port.onDatagram((data, from) => {
+      try {
+        const m = decodeProbeMessage(data);
+        if (m.type !== 'answer' || !nonces.some((n) => equalBytes(n, m.nonce))) return;
+        if (this.answers.length >= Inbox.maxAnswers) return;
+        this.answers.push({ answer: m, from });
+      } catch {
+        return; // not a probe answer: ignore
+      }
+      this.wake?.();
+    });
+  }
+
+  /** Resolves with `done()` once it holds or `ms` have passed; `ErrorCancelled` on abort. */
+  public until(
+    clock: Clock,
+    ms: number,
+    done: () => boolean,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(cancelled(signal));
+      if (done()) return resolve(true);
+      const finish = () => {
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        this.wake = undefined;
+      };
+      const onAbort = () => {
+        finish();
+        reject(cancelled(signal));
+      };
+      const timer = clock.setTimer(ms, () => {
+        finish();
+        resolve(done());
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.wake = () => {
+        if (!done()) return;
+        finish();
+        resolve(true);
+      };
+    });
+  }
+
+  public close(): void {
+    this.off();
+    this.wake = undefined;
+  }
+}
+
+function checkCount(name: string, n: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ErrorNATProbeParameters(`${name} must be in ${min}..${max}, got ${n}`);
+  }
+}
+
+/** Which kind of endpoint `from` is, relative to the server's main endpoint. */
+function sourceKind(from: Address, server: Address): ReplyFrom {
+  if (!sameIp(from, server)) return 'other-host';
+  return from.port === server.port ? 'same' : 'other-port';
+}
+
+/**
+ * What one filtering test says about the NAT in front of us:
+ * - `endpoint-independent`: the answer from the server's other IP arrived;
+ * - `address-dependent`: the one from its other port arrived, the other IP's
+ *   did not;
+ * - `address-and-port-dependent`: only the one from the endpoint we sent to
+ *   arrived;
+ * - `unknown`: that one did not arrive either (UDP blocked, server down), or
+ *   the server lacks the endpoint the distinction needs.
+ */
 function filteringFrom(r: FilteringResult): FilteringClass {
   if (!r.same) return 'unknown';
   if (r.otherHost === true) return 'endpoint-independent';
@@ -42,31 +139,19 @@ function filteringFrom(r: FilteringResult): FilteringClass {
   return 'unknown';
 }
 
-function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new baseErrors.ErrorCancelled('NAT probe cancelled', { cause: signal.reason }));
-      return;
-    }
-    const onAbort = () => {
-      t.cancel();
-      reject(new baseErrors.ErrorCancelled('NAT probe cancelled', { cause: signal?.reason }));
-    };
-    const t = clock.setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
- * Sends one probe from `port` (which must be fresh: its mapping has seen
- * only the server's main endpoint) asking for answers from every endpoint
- * the server has, `attempts` times over `timeoutMs`, and reports which
- * answers arrived. Over a NAT, another port's answer passes only
- * address-dependent or looser filtering; another IP's only
- * endpoint-independent filtering.
+ * One filtering test: from `port`, which must be fresh (its mapping has
+ * sent only to the server's main endpoint), asks `server` for answers from
+ * every endpoint in `capabilities` (and the same one) and reports which
+ * arrived. Over a NAT, the other port's answer passes only address-dependent
+ * or looser filtering, the other IP's only endpoint-independent filtering;
+ * see `filteringFrom`. The request is sent `attempts` times spaced evenly
+ * over `timeoutMs`; the result is ready once every answer arrived or the
+ * time is up. An answer whose source does not fit its kind (say an
+ * `other-host` answer from the server's own IP, a misconfigured server) is
+ * ignored and its kind reported undefined. A kind not in `capabilities` is
+ * undefined. Rejects with `ErrorCancelled` on `signal`, and with the port's
+ * error when it cannot send.
  */
 async function probeFiltering({
   clock,
@@ -87,31 +172,38 @@ async function probeFiltering({
   random?: Random;
   signal?: AbortSignal;
 }): Promise<FilteringResult> {
+  checkCount('timeoutMs', timeoutMs, 0);
+  checkCount('attempts', attempts, 1, 100);
+  const wanted = replyFroms.filter((k) => k === 'same' || capabilities.includes(k));
   const nonce = random(nonceLength);
-  const wanted: Array<ReplyFrom> = ['same', ...capabilities.filter((c) => c !== 'same')];
+  const request = encodeProbeMessage({ type: 'probe', nonce, replyFrom: wanted, delayMs: 0 });
   const got = new Set<ReplyFrom>();
+  const misrouted = new Set<ReplyFrom>();
   let observed: Address | undefined;
-  const off = port.onDatagram((data) => {
-    try {
-      const m = decodeProbeMessage(data);
-      if (m.type !== 'answer' || !Buffer.from(m.nonce).equals(Buffer.from(nonce))) return;
-      got.add(m.from);
-      if (m.from === 'same') observed = m.observed;
-    } catch {
-      // Not an answer to us: ignore.
+  const inbox = new Inbox(port, [nonce]);
+  const complete = () => {
+    for (const { answer, from } of inbox.answers.splice(0)) {
+      if (!equalBytes(answer.nonce, nonce) || !wanted.includes(answer.from)) continue;
+      if (sourceKind(from, server) !== answer.from) {
+        misrouted.add(answer.from);
+        continue;
+      }
+      got.add(answer.from);
+      if (observed == null || answer.from === 'same') observed = answer.observed;
     }
-  });
+    return wanted.every((k) => got.has(k) || misrouted.has(k));
+  };
   try {
-    const request = encodeProbeMessage({ type: 'probe', nonce, replyFrom: wanted, delayMs: 0 });
-    const step = timeoutMs / Math.max(1, attempts);
-    for (let i = 0; i < attempts && got.size < wanted.length; i++) {
+    for (let i = 0; i < attempts && !complete(); i++) {
+      if (signal?.aborted) throw cancelled(signal);
       await port.send(request, server);
-      await sleep(clock, step, signal);
+      await inbox.until(clock, timeoutMs / attempts, complete, signal);
     }
   } finally {
-    off();
+    inbox.close();
   }
-  const has = (c: ReplyFrom) => (capabilities.includes(c) ? got.has(c) : undefined);
+  const has = (k: ReplyFrom) =>
+    capabilities.includes(k) && !misrouted.has(k) ? got.has(k) : undefined;
   return {
     same: got.has('same'),
     otherPort: has('other-port'),
@@ -121,9 +213,12 @@ async function probeFiltering({
 }
 
 /**
- * Whether a mapping idle for `idleMs` still lets the server's answer in:
- * from a fresh port, one request answered at once (the path works) and one
- * answered after `idleMs`.
+ * Whether a fresh mapping idle for `idleMs` still lets the server's answer
+ * in: from a fresh port, a request answered at once proves the path works
+ * (and creates the mapping); then a request answered after `idleMs`, the last
+ * packet we send, so the mapping is idle from there. It is sent twice back to
+ * back (one answer is enough), so one lost datagram does not shorten the
+ * measured lifetime.
  */
 async function mappingSurvives(
   clock: Clock,
@@ -131,55 +226,71 @@ async function mappingSurvives(
   server: Address,
   idleMs: number,
   timeoutMs: number,
+  attempts: number,
   random: Random,
   signal?: AbortSignal,
 ): Promise<boolean> {
   const now = random(nonceLength);
-  const later = random(nonceLength);
-  const got = new Set<string>();
-  const off = port.onDatagram((data) => {
-    try {
-      const m = decodeProbeMessage(data);
-      if (m.type === 'answer') got.add(Buffer.from(m.nonce).toString('hex'));
-    } catch {
-      // ignore
-    }
-  });
-  const has = (n: Uint8Array) => got.has(Buffer.from(n).toString('hex'));
+  const later = new Uint8Array(random(nonceLength));
+  if (equalBytes(now, later)) later[0] ^= 1; // the delayed answer must be told apart
+  const inbox = new Inbox(port, [now, later]);
+  const arrived = (nonce: Uint8Array) => () =>
+    inbox.answers.some(
+      ({ answer, from }) =>
+        answer.from === 'same' &&
+        equalBytes(answer.nonce, nonce) &&
+        sourceKind(from, server) === 'same',
+    );
   try {
-    const nowReq = encodeProbeMessage({
+    const nowRequest = encodeProbeMessage({
       type: 'probe',
       nonce: now,
       replyFrom: ['same'],
       delayMs: 0,
     });
-    for (let i = 0; i < 3 && !has(now); i++) {
-      await port.send(nowReq, server);
-      await sleep(clock, timeoutMs / 3, signal);
+    for (let i = 0; i < attempts && !arrived(now)(); i++) {
+      if (signal?.aborted) throw cancelled(signal);
+      await port.send(nowRequest, server);
+      await inbox.until(clock, timeoutMs / attempts, arrived(now), signal);
     }
-    if (!has(now)) {
+    if (!arrived(now)()) {
       throw new ErrorNATProbeUnanswered(
-        `The probe server at ${server.host}:${server.port} did not answer`,
+        `The NAT probe server at ${server.host}:${server.port} did not answer`,
       );
     }
-    // The mapping is idle from here: the delayed request is the last packet we send.
-    await port.send(
-      encodeProbeMessage({ type: 'probe', nonce: later, replyFrom: ['same'], delayMs: idleMs }),
-      server,
-    );
-    await sleep(clock, idleMs + timeoutMs, signal);
-    return has(later);
+    const laterRequest = encodeProbeMessage({
+      type: 'probe',
+      nonce: later,
+      replyFrom: ['same'],
+      delayMs: idleMs,
+    });
+    if (signal?.aborted) throw cancelled(signal);
+    await port.send(laterRequest, server);
+    await port.send(laterRequest, server);
+    return await inbox.until(clock, idleMs + timeoutMs, arrived(later), signal);
   } finally {
-    off();
+    inbox.close();
   }
 }
 
 /**
- * Measures how long our NAT keeps an idle UDP mapping: for each interval a
- * fresh port (a fresh mapping) asks the server to answer after that much
- * silence. Intervals run in parallel; the result brackets the lifetime
- * between the longest interval answered and the shortest one not answered
- * (checked twice, so one lost datagram does not shorten it).
+ * Measures how long our NAT keeps an idle UDP mapping. For each interval,
+ * shortest first, a FRESH port from `bindFresh` (a fresh mapping) proves the
+ * path with an immediate answer, then asks the server to answer after that
+ * many ms of silence and waits up to the interval plus `timeoutMs` on the
+ * clock; the port is closed after. It stops at the first interval whose
+ * answer did not arrive, so it takes about the sum of the intervals
+ * answered, plus the first failed one and `timeoutMs`.
+ *
+ * The lifetime is bracketed: `aliveAt` is the longest interval answered,
+ * `deadAt` the shortest not answered. `recommendedKeepAliveMs` is 0.8 x
+ * `aliveAt` when `deadAt` is set; otherwise (every interval answered, so the
+ * lifetime is only known to be at least the longest) 0.8 x the longest
+ * interval tested; and when even the shortest interval failed, half of it.
+ *
+ * Intervals must be 1..600000 ms. Rejects with `ErrorNATProbeUnanswered`
+ * when a fresh port gets no immediate answer (no path to the server),
+ * `ErrorCancelled` on `signal`. Waits only on the injected clock.
  */
 async function probeMappingLifetime({
   clock,
@@ -187,6 +298,7 @@ async function probeMappingLifetime({
   server,
   intervals = [5_000, 15_000, 30_000, 60_000, 120_000, 300_000],
   timeoutMs = 2_000,
+  attempts = 3,
   random = defaultRandom,
   signal,
 }: {
@@ -195,32 +307,38 @@ async function probeMappingLifetime({
   server: Address;
   intervals?: ReadonlyArray<number>;
   timeoutMs?: number;
+  attempts?: number;
   random?: Random;
   signal?: AbortSignal;
 }): Promise<MappingLifetimeResult> {
-  const sorted = [...intervals].sort((a, b) => a - b);
-  const check = async (idle: number): Promise<boolean> => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const port = await bindFresh();
-      try {
-        if (await mappingSurvives(clock, port, server, idle, timeoutMs, random, signal))
-          return true;
-      } finally {
-        await port.close();
-      }
-    }
-    return false;
-  };
-  const alive = await Promise.all(sorted.map(check));
+  checkCount('timeoutMs', timeoutMs, 0);
+  checkCount('attempts', attempts, 1, 100);
+  if (intervals.length === 0) throw new ErrorNATProbeParameters('No intervals to test');
+  for (const i of intervals) {
+    if (!Number.isInteger(i)) throw new ErrorNATProbeParameters(`Interval ${i} is not whole ms`);
+    checkCount('an interval', i, 1, maxDelayMs);
+  }
+  const sorted = [...new Set(intervals)].sort((a, b) => a - b);
   let aliveAt = 0;
   let deadAt: number | undefined;
-  for (const [i, ok] of alive.entries()) {
-    if (ok && deadAt == null) aliveAt = sorted[i];
-    if (!ok && deadAt == null) deadAt = sorted[i];
+  for (const idle of sorted) {
+    if (signal?.aborted) throw cancelled(signal);
+    const port = await bindFresh();
+    let alive: boolean;
+    try {
+      alive = await mappingSurvives(clock, port, server, idle, timeoutMs, attempts, random, signal);
+    } finally {
+      await port.close();
+    }
+    if (!alive) {
+      deadAt = idle;
+      break;
+    }
+    aliveAt = idle;
   }
   const recommendedKeepAliveMs =
     deadAt == null
-      ? Math.floor(0.8 * (sorted[sorted.length - 1] ?? 0))
+      ? Math.floor(0.8 * sorted[sorted.length - 1])
       : aliveAt > 0
         ? Math.floor(0.8 * aliveAt)
         : Math.floor(deadAt / 2);
@@ -228,4 +346,4 @@ async function probeMappingLifetime({
 }
 
 export { probeFiltering, probeMappingLifetime, filteringFrom };
-export type { FilteringResult, MappingLifetimeResult };
+export type { FilteringResult, MappingLifetimeResult, Random as ProbeRandom };
