@@ -82,10 +82,18 @@ class VirtualClock implements Clock {
    * that cannot be stepped by hand: whenever the event loop has nothing else
    * to do (one `setImmediate` turn), time jumps to the next timer and runs
    * every timer due then. With no timer pending it sleeps until one is set.
+   *
+   * `maxRate` (virtual ms per real ms) paces it for code that also waits on
+   * real I/O (a database, a worker): while such a wait is pending the event
+   * loop looks idle, and unpaced virtual time would race ahead and fire
+   * timeouts that the real wait never earned. Paced, virtual time moves at
+   * most `maxRate` times as fast as real time.
    * Returns the function that stops it.
    */
-  public autoRun(): () => void {
+  public autoRun({ maxRate = Infinity }: { maxRate?: number } = {}): () => void {
     let running = true;
+    let realAnchor = performance.now();
+    let virtualAnchor = this.time;
     const loop = async () => {
       while (running) {
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -95,7 +103,19 @@ class VirtualClock implements Clock {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
           });
+          realAnchor = performance.now();
+          virtualAnchor = this.time;
           continue;
+        }
+        if (Number.isFinite(maxRate)) {
+          const allowed = virtualAnchor + (performance.now() - realAnchor) * maxRate;
+          if (due > allowed) {
+            const waitMs = Math.min(50, (due - allowed) / maxRate);
+            // The one real wait in netsim: pacing virtual time against real I/O is its purpose.
+            // eslint-disable-next-line no-restricted-globals
+            await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, waitMs)));
+            continue;
+          }
         }
         this.runUntil(due);
       }

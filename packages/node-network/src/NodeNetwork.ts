@@ -28,7 +28,10 @@ import {
 } from '@node-network/signalling';
 import os from 'node:os';
 import type { BindDatagramPort, NATProbeInfo, NATProbeServerConfig } from './NATProbeService.js';
+import type { NodeGraph } from '@node-network/nodegraph';
 import LookupNodeHandler from './handlers/LookupNodeHandler.js';
+import ClosestNodesHandler from './handlers/ClosestNodesHandler.js';
+import NodeDiscovery from './NodeDiscovery.js';
 import NATProbeInfoHandler from './handlers/NATProbeInfoHandler.js';
 import NATProbeService from './NATProbeService.js';
 import * as events from './events.js';
@@ -66,6 +69,12 @@ type NodeNetworkOptions = {
   bindDatagramPort?: BindDatagramPort;
   /** NAT probe servers to run (public nodes help others measure their NATs). */
   natProbeServers?: Array<NATProbeServerConfig>;
+  /**
+   * The node table (started and stopped by its owner). With it the node
+   * answers `closestNodes`, remembers every node it connects to, and finds
+   * unknown nodes with Kademlia lookups (`findNode`, and `connect` by NodeId).
+   */
+  nodeGraph?: NodeGraph;
   logger?: Logger;
 };
 
@@ -99,6 +108,9 @@ class NodeNetwork {
   protected clock: Clock;
   protected bindDatagramPort: BindDatagramPort;
   protected natProbeService: NATProbeService;
+  protected unsubscribeInbound?: () => void;
+  /** Set when a NodeGraph was given. */
+  public readonly discovery?: NodeDiscovery;
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
@@ -137,6 +149,18 @@ class NodeNetwork {
       });
     }
     this.nodeId = this.transport.nodeId;
+    if (options.nodeGraph != null) {
+      this.discovery = new NodeDiscovery({
+        graph: options.nodeGraph,
+        self: this.nodeId,
+        clock: this.clock,
+        dial: async (id, addrs, ctx) => {
+          const nc = await this.connectionManager.connect(id, addrs, ctx);
+          await this.discovery!.remember(id, nc.connection.remoteAddress, 'lookup');
+          return nc;
+        },
+      });
+    }
     this.connectionManager = new NodeConnectionManager({
       transport: this.transport,
       clock: this.clock,
@@ -164,6 +188,14 @@ class NodeNetwork {
   public async start(): Promise<void> {
     const onAudit = (evt: Event) => this.recordAudit((evt as transportEvents.EventAudit).detail);
     this.quicTransport?.addEventListener(transportEvents.EventAudit.name, onAudit);
+    // Kademlia learns from who talks to it: an inbound peer's address is where we saw it.
+    this.unsubscribeInbound = this.transport.onConnection((c) => {
+      void this.discovery
+        ?.remember(c.remoteNodeId, c.remoteAddress, 'observed')
+        .catch((e) =>
+          this.logger.warn(`Could not record an inbound peer: ${(e as Error).message}`),
+        );
+    });
     this.connectionManager.addEventListener(transportEvents.EventAudit.name, onAudit);
     await this.quicTransport?.start({
       listen: this.options.listen ?? [{ host: '0.0.0.0' }, { host: '::' }],
@@ -173,6 +205,13 @@ class NodeNetwork {
         handlers: {
           lookupNode: new LookupNodeHandler({ lookup: (id) => this.addressesOf(id) }),
           natProbeInfo: new NATProbeInfoHandler({ info: () => this.natProbeService.info() }),
+          ...(this.discovery != null
+            ? {
+                closestNodes: new ClosestNodesHandler({
+                  closest: (t) => this.discovery!.closest(t),
+                }),
+              }
+            : {}),
           ...this.options.handlers,
         },
       });
@@ -190,12 +229,24 @@ class NodeNetwork {
         { cause: e },
       );
     }
+    if (this.discovery != null) {
+      for (const [text, addrs] of this.knownNodes) {
+        for (const a of addrs) {
+          await this.discovery.graph.setAddress(
+            identity.decodeNodeId(text),
+            { host: a.host, port: a.port, family: a.family, source: 'seed', scope: 'global' },
+            this.clock.wallTime(),
+          );
+        }
+      }
+    }
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
     );
   }
 
   public async stop(): Promise<void> {
+    this.unsubscribeInbound?.();
     await this.natProbeService.stop();
     await this.connectionManager.stop();
     await this.quicTransport?.stop();
@@ -250,6 +301,10 @@ class NodeNetwork {
     );
     const t0 = this.clock.now();
     let toTry = given.length > 0 ? given : (this.knownNodes.get(text) ?? []);
+    if (toTry.length === 0 && this.discovery != null) {
+      toTry = await this.discovery.addressesOf(id);
+      if (toTry.length === 0) toTry = (await this.findAddresses(id, ctx ?? {})).addresses;
+    }
     if (toTry.length === 0) {
       toTry = await this.lookupViaPeers(id, ctx);
       if (toTry.length === 0) {
@@ -260,6 +315,9 @@ class NodeNetwork {
     }
     const nc = await this.connectionManager.connect(id, toTry, ctx);
     if (given.length > 0) this.addAddresses(id, given);
+    await this.discovery
+      ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup')
+      .catch((e) => this.logger.warn(`Could not record ${text}: ${(e as Error).message}`));
     // Learn our reflexive address from this peer, in the background.
     void this.learnReflexiveAddress(id).catch(() => {});
     return {
@@ -270,6 +328,77 @@ class NodeNetwork {
       durationMs: this.clock.now() - t0,
       reused: false,
     };
+  }
+
+  /**
+   * Finds `nodeId` with a Kademlia lookup (needs a NodeGraph), then
+   * connects to it. Says how many rounds and queries the lookup took.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async findNode(
+    nodeId: NodeId | string,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<ConnectResult & { rounds: number; queries: number }> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    if (this.connectionManager.getConnection(id) != null) {
+      return { ...(await this.connect(id, undefined, ctx)), rounds: 0, queries: 0 };
+    }
+    const { addresses, rounds, queries } = await this.findAddresses(id, ctx);
+    if (addresses.length === 0) {
+      throw new errors.ErrorNodeNetworkNodeUnknown(
+        `A lookup for ${identity.encodeNodeId(id)} (${rounds} rounds, ${queries} queries) did not find it`,
+      );
+    }
+    return { ...(await this.connect(id, addresses, ctx)), rounds, queries };
+  }
+
+  /**
+   * Fills the table: connects to the seed nodes and looks up our own
+   * NodeId (Kademlia's join). Returns the contacts the table then holds.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async bootstrap(ctx: Partial<ContextTimedInput> = {}): Promise<number> {
+    if (this.discovery == null) {
+      throw new errors.ErrorNodeNetworkConfig('bootstrap needs a NodeGraph (the nodeGraph option)');
+    }
+    await Promise.allSettled(
+      [...this.knownNodes.keys()].map((s) => this.connect(s, undefined, ctx)),
+    );
+    await this.findAddresses(this.nodeId, ctx);
+    return this.discovery.graph.size();
+  }
+
+  /** A Kademlia lookup for `id`; audited. */
+  protected async findAddresses(
+    id: NodeId,
+    ctx: Partial<ContextTimedInput>,
+  ): Promise<{ addresses: Array<Address>; rounds: number; queries: number }> {
+    if (this.discovery == null) {
+      throw new errors.ErrorNodeNetworkConfig('findNode needs a NodeGraph (the nodeGraph option)');
+    }
+    const r = await this.discovery.lookup(id, ctx);
+    const addresses = (r.found?.addresses ?? []).flatMap((a) => {
+      try {
+        return [addressUtils.parseAddress(a)];
+      } catch {
+        return [];
+      }
+    });
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'lookup',
+      nodeId: identity.encodeNodeId(id),
+      outcome: r.found != null ? 'ok' : 'failed',
+      detail: `Kademlia lookup: ${r.rounds} rounds, ${r.queries} queries, ${r.failed.length} failed, ${r.closest.length} closest answered${r.found != null ? `, found at ${r.found.addresses.join(' ')}` : ''}${
+        r.failed.length > 0
+          ? `; failures: ${r.failed
+              .slice(0, 3)
+              .map((f) => `${identity.encodeNodeId(f.nodeId)}: ${f.error}`)
+              .join('; ')}`
+          : ''
+      }`,
+    });
+    return { addresses, rounds: r.rounds, queries: r.queries };
   }
 
   /** Connects if needed, then measures one `ping` round trip, ms. */

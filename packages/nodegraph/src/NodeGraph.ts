@@ -1,6 +1,7 @@
 import type { NodeId } from '@node-network/network-interface';
 import type { DBTransaction } from './db.js';
 import type { DB } from './db.js';
+import { dbErrors } from './db.js';
 import type { Contact, ContactAddress, NodeGraphConfig, PathKind } from './types.js';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
@@ -174,7 +175,7 @@ class NodeGraph {
       const entry: ContactAddress = { ...address, lastSeen: address.lastSeen ?? now, failures: 0 };
       return { nodeId, bucket, entry };
     });
-    const results = await this.db.withTransactionF(async (tran) => {
+    const results = await this.write(async (tran) => {
       const out: Array<'added' | 'updated' | 'pending'> = [];
       for (const { nodeId, bucket, entry } of prepared) {
         out.push(await this.setAddressIn(tran, nodeId, bucket, entry));
@@ -233,7 +234,7 @@ class NodeGraph {
     now: number,
     { address, path }: { address?: { host: string; port: number }; path?: PathKind } = {},
   ): Promise<void> {
-    await this.db.withTransactionF(async (tran) => {
+    await this.write(async (tran) => {
       const contact = await this.getContact(nodeId, tran);
       if (contact == null) return;
       const next: Contact = { ...contact, lastSeen: Math.max(contact.lastSeen, now) };
@@ -254,7 +255,7 @@ class NodeGraph {
     address: { host: string; port: number },
     now: number,
   ): Promise<void> {
-    await this.db.withTransactionF(async (tran) => {
+    await this.write(async (tran) => {
       const contact = await this.getContact(nodeId, tran);
       if (contact == null) return;
       const next: Contact = {
@@ -272,7 +273,7 @@ class NodeGraph {
   /** Counts a misbehaviour of `nodeId` (a malformed or hostile answer). */
   @ready(new errors.ErrorNodeGraphNotRunning())
   public async penalise(nodeId: NodeId): Promise<void> {
-    await this.db.withTransactionF(async (tran) => {
+    await this.write(async (tran) => {
       const contact = await this.getContact(nodeId, tran);
       if (contact == null) return;
       await this.putContact(tran, nodeId, contact, {
@@ -284,7 +285,7 @@ class NodeGraph {
 
   @ready(new errors.ErrorNodeGraphNotRunning())
   public async deleteContact(nodeId: NodeId, tran?: DBTransaction): Promise<boolean> {
-    if (tran == null) return this.db.withTransactionF((t) => this.deleteContact(nodeId, t));
+    if (tran == null) return this.write((t) => this.deleteContact(nodeId, t));
     const contact = await this.getContact(nodeId, tran);
     if (contact == null) return false;
     const bucket = this.bucketOf(nodeId);
@@ -388,7 +389,7 @@ class NodeGraph {
       after = batch[batch.length - 1][0];
       report.scanned += batch.length;
       const decisions: Array<events.EventNodeGraphDecision['detail']> = [];
-      await this.db.withTransactionF(async (tran) => {
+      await this.write(async (tran) => {
         for (const [key, seen] of batch) {
           const keep = seen.addresses.filter((a) => this.addressAlive(a, now));
           if (keep.length === seen.addresses.length) continue;
@@ -487,6 +488,21 @@ class NodeGraph {
     let n = 0;
     for (const q of this.pending.values()) n += q.length;
     return n;
+  }
+
+  /**
+   * A write transaction, retried when it conflicts with a concurrent one
+   * (@matrixai/db's transactions are optimistic: two writers of one contact
+   * make the second commit fail).
+   */
+  protected async write<T>(f: (tran: DBTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.withTransactionF(f);
+      } catch (e) {
+        if (!(e instanceof dbErrors.ErrorDBTransactionConflict) || attempt >= 8) throw e;
+      }
+    }
   }
 
   protected decide(

@@ -2,8 +2,9 @@
 import dbModule from '@matrixai/db';
 
 const { DB } = dbModule;
+const dbErrors = dbModule.errors;
 type DB = InstanceType<typeof DB>;
 type DBTransaction = Parameters<Parameters<DB['withTransactionF']>[0]>[0];
 
-export { DB };
+export { DB, dbErrors };
 export type { DBTransaction };

@@ -1,6 +1,6 @@
 import type { NodeId } from '@node-network/network-interface';
-import * as identity from '@node-network/network-identity';
-import { UnaryHandler, errors as transportErrors } from '@node-network/transport';
+import { UnaryHandler } from '@node-network/transport';
+import { requestNodeId } from './utils.js';
 
 type LookupNodeRequest = { nodeId: string };
 type LookupNodeResponse = { addresses: Array<string> };
@@ -20,17 +20,7 @@ class LookupNodeHandler extends UnaryHandler<
   LookupNodeResponse
 > {
   public handle = async (input: LookupNodeRequest): Promise<LookupNodeResponse> => {
-    if (typeof input?.nodeId !== 'string' || input.nodeId.length > 100) {
-      throw new transportErrors.ErrorRPCRequestInvalid('lookupNode needs a NodeId string');
-    }
-    let nodeId: NodeId;
-    try {
-      nodeId = identity.decodeNodeId(input.nodeId);
-    } catch (e) {
-      throw new transportErrors.ErrorRPCRequestInvalid(`lookupNode: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+    const nodeId = requestNodeId(input, 'lookupNode');
     return { addresses: this.container.lookup(nodeId).slice(0, maxAddresses) };
   };
 }

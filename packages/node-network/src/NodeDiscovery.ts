@@ -1,0 +1,176 @@
+import type { Address, Clock, NodeId } from '@node-network/network-interface';
+import type { ContextTimedInput } from '@matrixai/contexts';
+import type { NodeGraph, AddressSource } from '@node-network/nodegraph';
+import type { NodeConnection } from '@node-network/transport';
+import type { LookupContact, LookupResult } from '@node-network/discovery';
+import type { WireContact } from './handlers/ClosestNodesHandler.js';
+import * as identity from '@node-network/network-identity';
+import { iterativeLookup } from '@node-network/discovery';
+import { addresses as addressUtils, errors as transportErrors } from '@node-network/transport';
+
+const maxContacts = 20;
+const maxAddresses = 8;
+
+function isLocal(a: Address): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd]|fe80)/i.test(a.host);
+}
+
+/**
+ * The NodeGraph side of the facade: what we answer to `closestNodes`, what
+ * we remember after each connection, and `findNode` (Kademlia's lookup over
+ * the `closestNodes` RPC). A contact from someone's answer enters the table
+ * only once we connected to it (its NodeId proven by the TLS handshake);
+ * answers that are malformed, oversized or duplicated are refused and
+ * their sender penalised.
+ */
+class NodeDiscovery {
+  public readonly graph: NodeGraph;
+  protected self: NodeId;
+  protected clock: Clock;
+  protected dial: (
+    nodeId: NodeId,
+    addresses: Array<Address>,
+    ctx?: Partial<ContextTimedInput>,
+  ) => Promise<NodeConnection>;
+  protected queryTimeoutTime: number;
+
+  public constructor({
+    graph,
+    self,
+    clock,
+    dial,
+    queryTimeoutTime = 5_000,
+  }: {
+    graph: NodeGraph;
+    self: NodeId;
+    clock: Clock;
+    dial: NodeDiscovery['dial'];
+    queryTimeoutTime?: number;
+  }) {
+    this.graph = graph;
+    this.self = self;
+    this.clock = clock;
+    this.dial = dial;
+    this.queryTimeoutTime = queryTimeoutTime;
+  }
+
+  /** Our answer to `closestNodes`. */
+  public async closest(target: NodeId): Promise<Array<WireContact>> {
+    const contacts = await this.graph.closestNodes(target, maxContacts);
+    return contacts.map((c) => ({
+      nodeId: c.nodeId,
+      addresses: c.addresses
+        .slice(0, maxAddresses)
+        .map((a) => (a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)),
+    }));
+  }
+
+  /** A connection to `nodeId` through `address` worked: remember both. */
+  public async remember(nodeId: NodeId, address: Address, source: AddressSource): Promise<void> {
+    if (identity.nodeIdEquals(nodeId, this.self)) return;
+    const now = this.clock.wallTime();
+    await this.graph.setAddress(
+      nodeId,
+      {
+        host: address.host,
+        port: address.port,
+        family: address.family,
+        source,
+        scope: isLocal(address) ? 'local' : 'global',
+      },
+      now,
+    );
+    await this.graph.recordSuccess(nodeId, now, { address, path: 'direct' });
+  }
+
+  /** The addresses the table holds for `nodeId`, most recently seen first. */
+  public async addressesOf(nodeId: NodeId): Promise<Array<Address>> {
+    const c = await this.graph.getContact(nodeId);
+    const out: Array<Address> = [];
+    for (const a of c?.addresses ?? []) {
+      try {
+        out.push(addressUtils.toAddress(a.host, a.port));
+      } catch {
+        // hostnames are resolved by the dial path elsewhere
+      }
+    }
+    return out;
+  }
+
+  /** Kademlia's lookup for `target`, starting from the table's closest contacts. */
+  public async lookup(target: NodeId, ctx: Partial<ContextTimedInput> = {}): Promise<LookupResult> {
+    const targetText = identity.encodeNodeId(target);
+    const initial = (await this.closest(target)).map((c): LookupContact => ({
+      nodeId: identity.decodeNodeId(c.nodeId),
+      addresses: c.addresses,
+    }));
+    return iterativeLookup({
+      target,
+      self: this.self,
+      initial,
+      k: maxContacts,
+      signal: ctx.signal,
+      query: async (c) => {
+        const addrs = c.addresses.flatMap((a) => {
+          try {
+            return [addressUtils.parseAddress(a)];
+          } catch {
+            return [];
+          }
+        });
+        const nc = await this.dial(c.nodeId, addrs, {
+          timer: this.queryTimeoutTime,
+          signal: ctx.signal,
+        });
+        const r = await nc.rpc.unary<{ nodeId: string }, { contacts: Array<WireContact> }>(
+          'closestNodes',
+          { nodeId: targetText },
+          { timer: this.queryTimeoutTime, signal: ctx.signal },
+        );
+        return this.validate(c.nodeId, r);
+      },
+    });
+  }
+
+  /** A peer's `closestNodes` answer, checked; refusing it penalises the peer. */
+  protected async validate(from: NodeId, r: unknown): Promise<Array<LookupContact>> {
+    const refuse = async (why: string) => {
+      await this.graph.penalise(from).catch(() => {});
+      throw new transportErrors.ErrorRPCResponseInvalid(
+        `closestNodes from ${identity.encodeNodeId(from)}: ${why}`,
+      );
+    };
+    const contacts = (r as { contacts?: unknown })?.contacts;
+    if (!Array.isArray(contacts)) return refuse('no contact list');
+    if (contacts.length > maxContacts)
+      return refuse(`${contacts.length} contacts, more than ${maxContacts}`);
+    const seen = new Set<string>();
+    const out: Array<LookupContact> = [];
+    for (const c of contacts as Array<{ nodeId?: unknown; addresses?: unknown }>) {
+      if (typeof c?.nodeId !== 'string' || !Array.isArray(c.addresses))
+        return refuse('a malformed contact');
+      if (c.addresses.length > maxAddresses) return refuse('a contact with too many addresses');
+      if (seen.has(c.nodeId)) return refuse(`${c.nodeId} listed twice`);
+      seen.add(c.nodeId);
+      let nodeId: NodeId;
+      try {
+        nodeId = identity.decodeNodeId(c.nodeId);
+      } catch {
+        return refuse('an invalid NodeId');
+      }
+      const addresses = c.addresses.filter((a): a is string => {
+        if (typeof a !== 'string') return false;
+        try {
+          addressUtils.parseAddress(a);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (addresses.length > 0) out.push({ nodeId, addresses });
+    }
+    return out;
+  }
+}
+
+export default NodeDiscovery;
