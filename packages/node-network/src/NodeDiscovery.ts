@@ -79,8 +79,8 @@ class NodeDiscovery {
         scope: isLocal(address) ? 'local' : 'global',
       },
       now,
+      { path: 'direct' },
     );
-    await this.graph.recordSuccess(nodeId, now, { address, path: 'direct' });
   }
 
   /** The addresses the table holds for `nodeId`, most recently seen first. */

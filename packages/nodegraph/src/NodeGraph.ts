@@ -8,8 +8,8 @@ import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import * as identity from '@node-network/network-identity';
 import * as events from './events.js';
 import * as errors from './errors.js';
-import { rangeEntries } from './rangeKeys.js';
-import { bits, bucketIndex, flipBit, prefixRange, toBig, toKey } from './utils.js';
+import { rangeEntries } from './rangeEntries.js';
+import { bits, top, bucketIndex, flipBit, prefixRange, toBig, toKey } from './utils.js';
 
 const configDefault: NodeGraphConfig = {
   k: 20,
@@ -149,14 +149,17 @@ class NodeGraph {
    * Learns an address of `nodeId` (a new contact, or one more or a refreshed
    * address of a known one). `added` / `updated`, or `pending` when the
    * node's bucket is full: it then waits for `processPendingEvictions`.
+   * With `path`, a connection through the address just worked: its failures
+   * are cleared and the path recorded, in the same transaction.
    */
   @ready(new errors.ErrorNodeGraphNotRunning())
   public async setAddress(
     nodeId: NodeId,
     address: NewAddress,
     now: number,
+    { path }: { path?: PathKind } = {},
   ): Promise<'added' | 'updated' | 'pending'> {
-    const [r] = await this.setAddresses([{ nodeId, address }], now);
+    const [r] = await this.setAddresses([{ nodeId, address, path }], now);
     return r;
   }
 
@@ -166,19 +169,19 @@ class NodeGraph {
    */
   @ready(new errors.ErrorNodeGraphNotRunning())
   public async setAddresses(
-    entries: ReadonlyArray<{ nodeId: NodeId; address: NewAddress }>,
+    entries: ReadonlyArray<{ nodeId: NodeId; address: NewAddress; path?: PathKind }>,
     now: number,
   ): Promise<Array<'added' | 'updated' | 'pending'>> {
-    const prepared = entries.map(({ nodeId, address }) => {
+    const prepared = entries.map(({ nodeId, address, path }) => {
       const bucket = this.bucketOf(nodeId);
       validateAddress(address);
       const entry: ContactAddress = { ...address, lastSeen: address.lastSeen ?? now, failures: 0 };
-      return { nodeId, bucket, entry };
+      return { nodeId, bucket, entry, path };
     });
     const results = await this.write(async (tran) => {
       const out: Array<'added' | 'updated' | 'pending'> = [];
-      for (const { nodeId, bucket, entry } of prepared) {
-        out.push(await this.setAddressIn(tran, nodeId, bucket, entry));
+      for (const { nodeId, bucket, entry, path } of prepared) {
+        out.push(await this.setAddressIn(tran, nodeId, bucket, entry, path));
       }
       return out;
     });
@@ -195,20 +198,26 @@ class NodeGraph {
     nodeId: NodeId,
     bucket: number,
     entry: ContactAddress,
+    path?: PathKind,
   ): Promise<'added' | 'updated' | 'pending'> {
     const contact = await this.getContact(nodeId, tran);
+    const paths = path != null ? { [path]: entry.lastSeen } : {};
     if (contact == null) {
       if ((await this.bucketSize(bucket, tran)) >= this.config.k) return 'pending';
       await this.putContact(tran, nodeId, undefined, {
         nodeId: identity.encodeNodeId(nodeId),
         addresses: [entry],
-        paths: {},
+        paths,
         lastSeen: entry.lastSeen,
         penalties: 0,
       });
       return 'added';
     }
-    const next = { ...contact, addresses: [...contact.addresses] };
+    const next = {
+      ...contact,
+      addresses: [...contact.addresses],
+      paths: { ...contact.paths, ...paths },
+    };
     const i = next.addresses.findIndex((a) => addressKey(a) === addressKey(entry));
     if (i >= 0) {
       next.addresses[i] = {
@@ -216,6 +225,7 @@ class NodeGraph {
         source: entry.source,
         scope: entry.scope,
         lastSeen: Math.max(next.addresses[i].lastSeen, entry.lastSeen),
+        ...(path != null ? { failures: 0 } : {}),
       };
     } else {
       next.addresses.push(entry);
@@ -351,8 +361,9 @@ class NodeGraph {
       if (now - (v as number) < this.config.refreshInterval) fresh.add((k[0] as Buffer)[0]);
     }
     const out: Array<number> = [];
-    for (let b = 0; b < bits; b++) {
-      if (!fresh.has(b) && (await this.bucketSize(b)) > 0) out.push(b);
+    for await (const [k, v] of this.db.iterator(level.counts, { valueAsBuffer: false })) {
+      const b = (k[0] as Buffer)[0];
+      if ((v as number) > 0 && !fresh.has(b)) out.push(b);
     }
     return out;
   }
@@ -605,7 +616,7 @@ class NodeGraph {
   ): Promise<Array<{ id: bigint; raw: Buffer }>> {
     const entries = await rangeEntries(this.db, level.contacts, {
       gte: toKey(lo),
-      lt: hi < 1n << BigInt(bits) ? toKey(hi) : undefined,
+      lt: hi < top ? toKey(hi) : undefined,
       limit,
       values: true,
     });

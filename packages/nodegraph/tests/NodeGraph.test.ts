@@ -89,6 +89,24 @@ describe('NodeGraph', () => {
     }
   });
 
+  test('a working address clears its failures and records the path; stale buckets are listed', async () => {
+    await withGraph({ refreshInterval: 1000 }, async (g) => {
+      const a = idIn(230, 1);
+      await g.setAddress(a, addr(1), 100);
+      await g.recordFailure(a, addr(1), 150);
+      expect((await g.getContact(a))!.addresses[0].failures).toBe(1);
+      await g.setAddress(a, addr(1), 200, { path: 'direct' });
+      const c = (await g.getContact(a))!;
+      expect(c.addresses[0]).toMatchObject({ failures: 0, lastSeen: 200 });
+      expect(c.paths).toEqual({ direct: 200 });
+      await g.setAddress(idIn(231, 1), addr(2), 100);
+      expect(await g.staleBuckets(300)).toEqual([230, 231]);
+      await g.markRefreshed(231, 300);
+      expect(await g.staleBuckets(800)).toEqual([230]);
+      expect(await g.staleBuckets(1400)).toEqual([230, 231]);
+    });
+  });
+
   test('ping before evict: a live oldest contact stays, a dead one makes room', async () => {
     await withGraph({ k: 2 }, async (g) => {
       const decisions: Array<string> = [];
