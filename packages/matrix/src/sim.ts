@@ -7,7 +7,7 @@ import * as identity from '@node-network/network-identity';
 import { Network, VirtualConnectionTransport, addSite } from '@node-network/netsim';
 import { NodeNetwork } from 'node-network';
 import { allPairs, kinds as allKinds, summarise } from './types.js';
-import { errorText, natSummary } from './utils.js';
+import { natSummary, tryConnect } from './utils.js';
 
 type SimNode = { nn: NodeNetwork; transport: VirtualConnectionTransport; host: SimHost };
 
@@ -76,28 +76,13 @@ class SimWorld {
     return this.addNode(host, 0, name);
   }
 
-  /**
-   * Connects to every helper it can reach and asks each for its reflexive
-   * address, twice (the NAT detector confirms a belief before adopting it).
-   */
+  /** Learns the node's NAT from every helper of a family it has (`NodeNetwork.observeNat`). */
   public async bootstrap(node: SimNode): Promise<void> {
-    for (let round = 0; round < 2; round++) {
-      const families = new Set(node.transport.localAddresses.map((a) => a.family));
-      const reachable = this.helpers.filter((h) =>
-        h.transport.localAddresses.some((a) => families.has(a.family)),
-      );
-      await Promise.all(
-        reachable.map(async (h) => {
-          try {
-            await node.nn.connect(h.nn.nodeId, undefined, { timer: 3_000 });
-            await node.nn.learnReflexiveAddress(h.nn.nodeId, { timer: 3_000 });
-            if (round === 0) await node.nn.probeNat(h.nn.nodeId, { timer: 5_000 });
-          } catch {
-            // Unreachable helpers (UDP blocked, no common family) are part of the result.
-          }
-        }),
-      );
-    }
+    const families = new Set(node.transport.localAddresses.map((a) => a.family));
+    const reachable = this.helpers.filter((h) =>
+      h.transport.localAddresses.some((a) => families.has(a.family)),
+    );
+    await node.nn.observeNat(reachable.map((h) => h.nn.nodeId));
   }
 
   public async destroy(): Promise<void> {
@@ -173,14 +158,7 @@ async function runSimPair(
     const na = await world.addSiteNode(a, 1, `a-${a}`);
     const nb = await world.addSiteNode(b, 2, `b-${b}`);
     await Promise.all([world.bootstrap(na), world.bootstrap(nb)]);
-    try {
-      const r = await na.nn.connect(nb.nn.nodeIdEncoded, undefined, {
-        timer: connectTimeoutTime,
-      });
-      return { a, b, connected: true, path: r.path, connectMs: r.durationMs, error: null };
-    } catch (e) {
-      return { a, b, connected: false, path: null, connectMs: null, error: errorText(e) };
-    }
+    return { a, b, ...(await tryConnect(na.nn, nb.nn.nodeIdEncoded, connectTimeoutTime)) };
   } finally {
     await world.destroy();
   }

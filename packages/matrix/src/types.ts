@@ -1,19 +1,11 @@
 import type { NATClassification } from '@node-network/signalling';
+import type { NATKind } from '@node-network/netsim';
+import { natKinds } from '@node-network/netsim';
 
-/** The NAT kinds of the matrix, named as the labs name them. */
-const kinds = [
-  'open',
-  'full-cone',
-  'restricted',
-  'port-restricted',
-  'symmetric',
-  'double-nat',
-  'udp-blocked',
-  'ipv6-only',
-  'upnp',
-] as const;
+/** The NAT kinds of the matrix, named as the labs name them (netsim's list). */
+const kinds = natKinds;
 
-type Kind = (typeof kinds)[number];
+type Kind = NATKind;
 
 type Path = 'direct' | 'punched' | 'relayed' | 'http-relay';
 

@@ -1,5 +1,6 @@
 import type { NATClassification } from '@node-network/signalling';
-import type { KindNat } from './types.js';
+import type { NodeNetwork } from 'node-network';
+import type { KindNat, PairResult } from './types.js';
 
 /** An error as one line for the report: its class and message, bounded. */
 function errorText(e: unknown): string {
@@ -19,4 +20,18 @@ function natSummary(c: NATClassification): KindNat['ipv4'] {
   };
 }
 
-export { errorText, natSummary };
+/** One pair's attempt: `from` connects to `nodeId` by NodeId only; the outcome as the matrix reports it. */
+async function tryConnect(
+  from: NodeNetwork,
+  nodeId: string,
+  timeoutMs: number,
+): Promise<Omit<PairResult, 'a' | 'b'>> {
+  try {
+    const r = await from.connect(nodeId, undefined, { timer: timeoutMs });
+    return { connected: true, path: r.path, connectMs: r.durationMs, error: null };
+  } catch (e) {
+    return { connected: false, path: null, connectMs: null, error: errorText(e) };
+  }
+}
+
+export { errorText, natSummary, tryConnect };

@@ -1,4 +1,4 @@
-import type { Kind } from '../src/types.js';
+import type { Kind, KindNat } from '../src/types.js';
 
 /** The mapping behaviour each kind's NAT really has, per family (what detection must find). */
 const expectedMapping: Record<Kind, { ipv4: string; ipv6: string }> = {
@@ -44,4 +44,14 @@ function expectedNat(kind: Kind) {
   return { kind, ...expectedMapping[kind], filtering: expectedFiltering[kind] };
 }
 
-export { expectedMapping, expectedFiltering, expectedNat, directReachable };
+/** What a matrix run found for a kind, in the shape of `expectedNat`. */
+function natFinding(n: KindNat) {
+  return {
+    kind: n.kind,
+    ipv4: n.ipv4.mapping,
+    ipv6: n.ipv6.mapping,
+    filtering: n.kind === 'ipv6-only' ? n.ipv6.filtering : n.ipv4.filtering,
+  };
+}
+
+export { expectedMapping, expectedFiltering, expectedNat, natFinding, directReachable };

@@ -10,7 +10,7 @@ export { default as Random } from './Random.js';
 export { default as NAT } from './NAT.js';
 export { default as Network } from './Network.js';
 export { default as VirtualDatagramPort } from './VirtualDatagramPort.js';
-export { natConfigs, addSite, publicIpv4 } from './presets.js';
+export { natKinds, natConfigs, addSite, publicIpv4 } from './presets.js';
 export { runScaleScenario, scaleKindsDefault } from './scale.js';
 export {
   default as VirtualConnectionTransport,

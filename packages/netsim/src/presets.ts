@@ -10,6 +10,20 @@ const base = {
 } as const;
 
 /** NAT models matching the netns lab's kinds (Linux conntrack defaults: 30 s UDP mappings). */
+/** The NAT kinds of the connectivity matrix, named as in the netns lab. */
+const natKinds = [
+  'open',
+  'full-cone',
+  'restricted',
+  'port-restricted',
+  'symmetric',
+  'double-nat',
+  'udp-blocked',
+  'ipv6-only',
+  // Port-restricted with a UPnP/NAT-PMP gateway (the mapping service arrives with the upnp package).
+  'upnp',
+] as const;
+
 const natConfigs: Record<
   'full-cone' | 'restricted' | 'port-restricted' | 'symmetric' | 'udp-blocked',
   NATConfig
@@ -110,4 +124,4 @@ function addSite(
   }
 }
 
-export { natConfigs, addSite, publicIpv4 };
+export { natKinds, natConfigs, addSite, publicIpv4 };

@@ -1,3 +1,5 @@
+import type { natKinds } from './presets.js';
+
 /** How a NAT picks the external endpoint for an outbound flow (RFC 4787 section 4.1). */
 type MappingBehaviour = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
 
@@ -22,17 +24,7 @@ type NATConfig = {
   blockUdp: boolean;
 };
 
-/** The NAT kinds of the connectivity matrix, named as in the netns lab. */
-type NATKind =
-  | 'open'
-  | 'full-cone'
-  | 'restricted'
-  | 'port-restricted'
-  | 'symmetric'
-  | 'double-nat'
-  | 'udp-blocked'
-  | 'ipv6-only'
-  /** Port-restricted with a UPnP/NAT-PMP gateway (the mapping service arrives with the upnp package). */
-  | 'upnp';
+/** The NAT kinds of the connectivity matrix, named as in the netns lab (`natKinds`). */
+type NATKind = (typeof natKinds)[number];
 
 export type { MappingBehaviour, FilteringBehaviour, PortAllocation, NATConfig, NATKind };

@@ -421,6 +421,35 @@ class NodeNetwork {
   }
 
   /**
+   * Learns what our NAT does from `peers`: connects to each, asks each for
+   * our reflexive address twice (the detector confirms a belief before it
+   * adopts it) and runs one filtering probe with each. A peer that cannot be
+   * reached (no common family, UDP blocked) is skipped: that is part of the
+   * answer. Returns the resulting `status().nat`.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async observeNat(
+    peers: ReadonlyArray<NodeId | string>,
+    { timeoutMs = 3_000 }: { timeoutMs?: number } = {},
+  ): Promise<NodeNetworkStatus['nat']> {
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(
+        peers.map(async (peer) => {
+          const id = typeof peer === 'string' ? identity.decodeNodeId(peer) : peer;
+          try {
+            await this.connect(id, undefined, { timer: timeoutMs });
+            await this.learnReflexiveAddress(id, { timer: timeoutMs });
+            if (round === 0) await this.probeNat(id, { timer: timeoutMs + 3_000 });
+          } catch {
+            // Unreachable peers are skipped.
+          }
+        }),
+      );
+    }
+    return this.status().nat;
+  }
+
+  /**
    * Asks `nodeId` where it sees us and feeds the answer to the NAT detector.
    * A wildcard-bound socket's local host is taken from the answer when the
    * answer is one of this machine's own addresses.

@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import Logger, { LogLevel, StreamHandler } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { NodeNetwork } from 'node-network';
-import { errorText } from '../utils.js';
+import { errorText, tryConnect } from '../utils.js';
 
 type AgentConfig = {
   listen: Array<{ host: string; port?: number }>;
@@ -35,31 +35,10 @@ async function main(): Promise<void> {
   const commands: Record<string, (args: any) => Promise<unknown>> = {
     status: async () => nn.status(),
     /** Connects to every seed and learns our reflexive address from each, twice. */
-    bootstrap: async ({ timeoutMs = 3_000 }: { timeoutMs?: number }) => {
-      const seeds = Object.keys(config.seedNodes ?? {});
-      for (let round = 0; round < 2; round++) {
-        await Promise.all(
-          seeds.map(async (s) => {
-            try {
-              await nn.connect(s, undefined, { timer: timeoutMs });
-              await nn.learnReflexiveAddress(identity.decodeNodeId(s), { timer: timeoutMs });
-              if (round === 0) await nn.probeNat(s, { timer: timeoutMs + 3_000 });
-            } catch {
-              // An unreachable seed is part of what the matrix measures.
-            }
-          }),
-        );
-      }
-      return nn.status().nat;
-    },
-    connect: async ({ nodeId, timeoutMs = 8_000 }: { nodeId: string; timeoutMs?: number }) => {
-      try {
-        const r = await nn.connect(nodeId, undefined, { timer: timeoutMs });
-        return { connected: true, path: r.path, connectMs: r.durationMs, error: null };
-      } catch (e) {
-        return { connected: false, path: null, connectMs: null, error: errorText(e) };
-      }
-    },
+    bootstrap: async ({ timeoutMs = 3_000 }: { timeoutMs?: number }) =>
+      nn.observeNat(Object.keys(config.seedNodes ?? {}), { timeoutMs }),
+    connect: async ({ nodeId, timeoutMs = 8_000 }: { nodeId: string; timeoutMs?: number }) =>
+      tryConnect(nn, nodeId, timeoutMs),
     /** Measures the idle lifetime of our NAT's UDP mappings with a seed's probe server. */
     lifetime: async ({
       nodeId,
