@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { LabNATKind } from './natRules.js';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { run, commandExists } from './exec.js';
 import { natRules } from './natRules.js';
 import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
@@ -246,6 +247,26 @@ class Lab {
     await this.exec(bNs, ['ip', 'link', 'set', bIf, 'up']);
   }
 
+  /**
+   * Starts a daemon in `ns` with the config `lines` (written to
+   * /tmp/<prefix>-<name>.conf, removed by `destroy`), discards its output,
+   * and waits until it accepts TCP at `ready` (as seen from `ready.ns`).
+   */
+  protected async startDaemon(
+    ns: string,
+    name: string,
+    lines: string,
+    argv: (confFile: string) => Array<string>,
+    ready: { ns: string; host: string; port: number },
+  ): Promise<void> {
+    const file = `/tmp/${this.prefix}-${name}.conf`;
+    fs.writeFileSync(file, `${lines}\n`);
+    const daemon = this.spawn(ns, argv(file));
+    daemon.stdout?.resume();
+    daemon.stderr?.resume();
+    await this.waitForTcp(ready.ns, ready.host, ready.port);
+  }
+
   /** Waits until `host:port` accepts TCP from inside `ns` (a daemon has started). */
   protected async waitForTcp(
     ns: string,
@@ -404,16 +425,14 @@ class Lab {
           `allow 1024-65535 198.18.${i}.0/24 1024-65535`,
           'deny 0-65535 0.0.0.0/0 0-65535',
         ].join('\n');
-        const file = `/tmp/${this.prefix}-upnp${i}.conf`;
-        const daemon = this.spawn(routerNs, [
-          'sh',
-          '-c',
-          // One pid file per daemon: with the default one a second router's daemon refuses to start.
-          `printf '${conf}\n' > ${file} && exec miniupnpd -d -f ${file} -P /tmp/${this.prefix}-upnp${i}.pid`,
-        ]);
-        daemon.stdout?.resume();
-        daemon.stderr?.resume();
-        await this.waitForTcp(hostNs, lanIp, 5000);
+        // One pid file per daemon: with the default one a second router's daemon refuses to start.
+        await this.startDaemon(
+          routerNs,
+          `upnp${i}`,
+          conf,
+          (file) => ['miniupnpd', '-d', '-f', file, '-P', `/tmp/${this.prefix}-upnp${i}.pid`],
+          { ns: hostNs, host: lanIp, port: 5000 },
+        );
         this.sites.set(s.name, {
           name: s.name,
           kind: s.kind,
@@ -452,14 +471,17 @@ class Lab {
           'Timeout 30',
           'MaxClients 50',
         ].join('\n');
-        const proxy = this.spawn(routerNs, [
-          'sh',
-          '-c',
-          `printf '${conf}\n' > /tmp/${this.prefix}-tp${i}.conf && exec tinyproxy -d -c /tmp/${this.prefix}-tp${i}.conf`,
-        ]);
-        proxy.stdout?.resume();
-        proxy.stderr?.resume();
-        await this.waitForTcp(hostNs, fwLan, proxyPort);
+        await this.startDaemon(
+          routerNs,
+          `tp${i}`,
+          conf,
+          (file) => ['tinyproxy', '-d', '-c', file],
+          {
+            ns: hostNs,
+            host: fwLan,
+            port: proxyPort,
+          },
+        );
         this.sites.set(s.name, {
           name: s.name,
           kind: s.kind,
