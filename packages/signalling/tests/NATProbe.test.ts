@@ -199,76 +199,54 @@ describe('mapping lifetime', () => {
     },
   );
 
-  test('a NAT with 120 s mappings: alive at 60 s, dead at 120 s', async () => {
-    const { network, random, server } = world();
+  /** A host behind a port-restricted NAT whose idle mappings live `lifetime` ms. */
+  function behindNat(network: Network, lifetime: number): SimHost {
     const nat = network.addNat({
       name: 'r',
       publicIpv4: '203.0.113.9',
-      config: { ...natConfigs['port-restricted'], mappingLifetime: 120_000 },
+      config: { ...natConfigs['port-restricted'], mappingLifetime: lifetime },
     });
-    const host = network.addHost({ name: 'h', ipv4: '198.18.0.2', behind: nat });
-    const s = server();
-    const r = await running(network, () =>
+    return network.addHost({ name: 'h', ipv4: '198.18.0.2', behind: nat });
+  }
+
+  /** `host`'s mapping lifetime, measured against a fresh server of `w`. */
+  function lifetimeOf(w: ReturnType<typeof world>, host: SimHost, intervals?: Array<number>) {
+    const s = w.server();
+    return running(w.network, () =>
       probeMappingLifetime({
-        clock: network.clock,
-        bindFresh: async () => network.bind(host, 'ipv4'),
+        clock: w.network.clock,
+        bindFresh: async () => w.network.bind(host, 'ipv4'),
         server: s.address,
-        random,
+        intervals,
+        random: w.random,
       }),
     );
+  }
+
+  test('a NAT with 120 s mappings: alive at 60 s, dead at 120 s', async () => {
+    const w = world();
+    const r = await lifetimeOf(w, behindNat(w.network, 120_000));
     expect(r).toEqual({ aliveAt: 60_000, deadAt: 120_000, recommendedKeepAliveMs: 48_000 });
   });
 
   test('custom intervals bracket a 30 s lifetime just below it', async () => {
-    const { network, random, server } = world();
-    const { host } = addSite(network, 'port-restricted', { index: 1 });
-    const s = server();
-    const r = await running(network, () =>
-      probeMappingLifetime({
-        clock: network.clock,
-        bindFresh: async () => network.bind(host, 'ipv4'),
-        server: s.address,
-        // Unsorted and repeated on purpose; 29.9 s of silence plus one 10 ms leg still fits.
-        intervals: [40_000, 29_900, 20_000, 29_900],
-        random,
-      }),
-    );
+    const w = world();
+    const { host } = addSite(w.network, 'port-restricted', { index: 1 });
+    // Unsorted and repeated on purpose; 29.9 s of silence plus one 10 ms leg still fits.
+    const r = await lifetimeOf(w, host, [40_000, 29_900, 20_000, 29_900]);
     expect(r).toEqual({ aliveAt: 29_900, deadAt: 40_000, recommendedKeepAliveMs: 23_920 });
   });
 
   test('no NAT: every interval answers, the recommendation is 0.8 x the longest', async () => {
-    const { network, random, server } = world();
-    const host = network.addHost({ name: 'pub', ipv4: '198.51.100.30' });
-    const s = server();
-    const r = await running(network, () =>
-      probeMappingLifetime({
-        clock: network.clock,
-        bindFresh: async () => network.bind(host, 'ipv4'),
-        server: s.address,
-        intervals: [1_000, 10_000],
-        random,
-      }),
-    );
+    const w = world();
+    const host = w.network.addHost({ name: 'pub', ipv4: '198.51.100.30' });
+    const r = await lifetimeOf(w, host, [1_000, 10_000]);
     expect(r).toEqual({ aliveAt: 10_000, deadAt: undefined, recommendedKeepAliveMs: 8_000 });
   });
 
   test('even the shortest interval dead: half of it is recommended', async () => {
-    const { network, random, server } = world();
-    const nat = network.addNat({
-      name: 'r',
-      publicIpv4: '203.0.113.9',
-      config: { ...natConfigs['port-restricted'], mappingLifetime: 3_000 },
-    });
-    const host = network.addHost({ name: 'h', ipv4: '198.18.0.2', behind: nat });
-    const s = server();
-    const r = await running(network, () =>
-      probeMappingLifetime({
-        clock: network.clock,
-        bindFresh: async () => network.bind(host, 'ipv4'),
-        server: s.address,
-        random,
-      }),
-    );
+    const w = world();
+    const r = await lifetimeOf(w, behindNat(w.network, 3_000));
     expect(r).toEqual({ aliveAt: 0, deadAt: 5_000, recommendedKeepAliveMs: 2_500 });
   });
 
