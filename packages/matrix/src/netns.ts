@@ -3,6 +3,7 @@ import type { NATClassification } from '@node-network/signalling';
 import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatAddress } from '@node-network/network-interface';
 import { fileURLToPath } from 'node:url';
 import { Lab, ControlledProcess } from '@node-network/netlab';
 import { natSummary } from './utils.js';
@@ -101,9 +102,7 @@ async function runNetnsMatrix({
     const seedNodes: Record<string, Array<string>> = {};
     for (const [i, h] of helpers.entries()) {
       const host = helperHosts[i];
-      seedNodes[h.nodeId] = [
-        host.includes(':') ? `[${host}]:${helperPort}` : `${host}:${helperPort}`,
-      ];
+      seedNodes[h.nodeId] = [formatAddress({ host, port: helperPort })];
     }
     const nodes = new Map<string, Agent>();
     await Promise.all(

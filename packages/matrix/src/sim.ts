@@ -1,4 +1,5 @@
 import type { NodeId } from '@node-network/network-interface';
+import { formatAddress } from '@node-network/network-interface';
 import type { SimHost } from '@node-network/netsim';
 import type { NATProbeServerConfig } from 'node-network';
 import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
@@ -108,9 +109,7 @@ class SimWorld {
     await transport.start({ port });
     const seedNodes: Record<string, Array<string>> = {};
     for (const h of this.helpers) {
-      seedNodes[h.nn.nodeIdEncoded] = h.transport.localAddresses.map((a) =>
-        a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`,
-      );
+      seedNodes[h.nn.nodeIdEncoded] = h.transport.localAddresses.map(formatAddress);
     }
     const nn = await NodeNetwork.createNodeNetwork({
       network: 'mainnet',

@@ -1,5 +1,6 @@
 import type { Address, AddressFamily, Host, Port } from '@node-network/network-interface';
 import type { NATConfig } from './types.js';
+import { formatAddress } from '@node-network/network-interface';
 import NAT from './NAT.js';
 import Random from './Random.js';
 import VirtualClock from './VirtualClock.js';
@@ -46,10 +47,6 @@ type TraceEntry = {
 
 function addr(host: Host, port: number): Address {
   return { host, port: port as Port, family: host.includes(':') ? 'ipv6' : 'ipv4' };
-}
-
-function fmt(a: Address): string {
-  return a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /**
@@ -215,8 +212,8 @@ class Network {
       this.stats.delivered++;
       this.trace?.push({
         time: this.clock.now(),
-        from: fmt(from),
-        to: fmt(target.localAddress),
+        from: formatAddress(from),
+        to: formatAddress(target.localAddress),
         bytes: data.byteLength,
         outcome: 'delivered',
       });
@@ -228,8 +225,8 @@ class Network {
     this.stats.dropped++;
     this.trace?.push({
       time: this.clock.now(),
-      from: fmt(from),
-      to: fmt(to),
+      from: formatAddress(from),
+      to: formatAddress(to),
       bytes: data.byteLength,
       outcome: 'dropped',
       why,

@@ -11,4 +11,4 @@ export type * from './Clock.js';
 export type * from './DatagramPort.js';
 export type * from './Connection.js';
 export * as errors from './errors.js';
-export { assertDatagramSendable, DatagramHandlers, formatIPv6 } from './utils.js';
+export { assertDatagramSendable, DatagramHandlers, formatIPv6, formatAddress } from './utils.js';

@@ -76,4 +76,12 @@ function formatIPv6(bytes: Uint8Array): string {
   return `${left}::${right}`;
 }
 
-export { assertDatagramSendable, DatagramHandlers, formatIPv6 };
+/**
+ * `host:port`, or `[host]:port` for an IPv6 host: the one text form of an
+ * address everywhere (logs, audit records, wire fields, table keys).
+ */
+function formatAddress(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export { assertDatagramSendable, DatagramHandlers, formatIPv6, formatAddress };

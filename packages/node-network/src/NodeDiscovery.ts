@@ -59,9 +59,7 @@ class NodeDiscovery {
     const contacts = await this.graph.closestNodes(target, maxContacts);
     return contacts.map((c) => ({
       nodeId: c.nodeId,
-      addresses: c.addresses
-        .slice(0, maxAddresses)
-        .map((a) => (a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)),
+      addresses: c.addresses.slice(0, maxAddresses).map(addressUtils.formatAddress),
     }));
   }
 

@@ -1,4 +1,5 @@
 import type { NodeId } from '@node-network/network-interface';
+import { formatAddress } from '@node-network/network-interface';
 import type { DBTransaction } from './db.js';
 import type { DB } from './db.js';
 import { dbErrors } from './db.js';
@@ -31,9 +32,8 @@ const level = {
   refreshed: ['nodegraph', 'refreshed'],
 } as const;
 
-function addressKey(a: { host: string; port: number }): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
+/** An address's identity within a contact: its text form. */
+const addressKey = formatAddress;
 
 function timeKey(t: number): Buffer {
   const b = Buffer.alloc(8);

@@ -1,5 +1,5 @@
 import type { Address, AddressFamily, Host, Port } from '@node-network/network-interface';
-import { formatIPv6 } from '@node-network/network-interface';
+import { formatAddress, formatIPv6 } from '@node-network/network-interface';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ErrorAddressInvalid } from './errors.js';
 
@@ -100,12 +100,6 @@ function toAddress(host: unknown, port: unknown): Address {
 }
 
 /** `1.2.3.4:5` or `[::1]:5`. */
-function formatAddress(address: Address): string {
-  return address.family === 'ipv6'
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`;
-}
-
 /** Parses `1.2.3.4:5`, `[::1]:5`. Throws `ErrorAddressInvalid`. */
 function parseAddress(text: unknown): Address {
   if (typeof text !== 'string' || text.length > 80) {

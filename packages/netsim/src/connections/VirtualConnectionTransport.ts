@@ -14,7 +14,7 @@ import type { SimHost } from '../Network.js';
 import type VirtualDatagramPort from '../VirtualDatagramPort.js';
 import type { Packet } from './packets.js';
 import type { VirtualConnectionConfig } from './VirtualConnection.js';
-import { errors as baseErrors } from '@node-network/network-interface';
+import { errors as baseErrors, formatAddress } from '@node-network/network-interface';
 import VirtualConnection, { connectionConfigDefault } from './VirtualConnection.js';
 import { decodePacket, encodePacket } from './packets.js';
 import { ErrorNetsimTransport } from '../errors.js';
@@ -41,10 +41,6 @@ type PendingDial = {
 
 function hex(id: Uint8Array): string {
   return Buffer.from(id).toString('hex');
-}
-
-function fmt(a: Address): string {
-  return a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /**
@@ -133,7 +129,7 @@ class VirtualConnectionTransport implements ConnectionTransport {
     address: Address,
     ctx: Partial<ContextTimedInput> = {},
   ): Promise<Connection> {
-    const where = `${hex(nodeId).slice(0, 12)}… at ${fmt(address)}`;
+    const where = `${hex(nodeId).slice(0, 12)}… at ${formatAddress(address)}`;
     if (!this.running) {
       return Promise.reject(
         new baseErrors.ErrorConnectionTransportNotRunning('Transport is not running'),
@@ -216,7 +212,7 @@ class VirtualConnectionTransport implements ConnectionTransport {
     p: Packet & { type: 'hello' },
     from: Address,
   ): void {
-    const dialer = `${fmt(from)}|${p.connId}`;
+    const dialer = `${formatAddress(from)}|${p.connId}`;
     const existing = this.inboundByDialer.get(dialer);
     if (existing != null && !existing.closed) {
       // Our welcome was lost: say it again.
@@ -253,7 +249,7 @@ class VirtualConnectionTransport implements ConnectionTransport {
   protected handleAnswer(p: Packet & { type: 'welcome' | 'reject' }, from: Address): void {
     const dial = this.pending.get(p.connId);
     if (dial == null) return;
-    const where = `${hex(dial.nodeId).slice(0, 12)}… at ${fmt(dial.address)}`;
+    const where = `${hex(dial.nodeId).slice(0, 12)}… at ${formatAddress(dial.address)}`;
     if (p.type === 'reject') {
       dial.settle({
         error: new baseErrors.ErrorConnectionRejectedByPeer(
@@ -280,7 +276,7 @@ class VirtualConnectionTransport implements ConnectionTransport {
       void connection.close();
       dial.settle({
         error: new baseErrors.ErrorConnectionNodeIdMismatch(
-          `Expected ${hex(dial.nodeId).slice(0, 12)}…, ${fmt(dial.address)} is ${hex(p.from).slice(0, 12)}…`,
+          `Expected ${hex(dial.nodeId).slice(0, 12)}…, ${formatAddress(dial.address)} is ${hex(p.from).slice(0, 12)}…`,
         ),
       });
       return;

@@ -1,4 +1,5 @@
 import type { AddressFamily } from '@node-network/network-interface';
+import { formatAddress } from '@node-network/network-interface';
 import { filteringFrom } from '../probe/NATProber.js';
 import type {
   FilteringClass,
@@ -26,10 +27,6 @@ const defaults: Config = {
   confirmations: 2,
   sequentialStride: 16,
 };
-
-function fmt(a: { host: string; port: number; family: AddressFamily }): string {
-  return a.family === 'ipv6' ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
 
 function unknown(family: AddressFamily, since: number): NATClassification {
   return {
@@ -176,7 +173,8 @@ class NATBehaviourDetector {
   ): NATClassification {
     const filtering = this.filtering(family, now);
     const counts = new Map<string, number>();
-    for (const o of obs) counts.set(fmt(o.reflexive), (counts.get(fmt(o.reflexive)) ?? 0) + 1);
+    for (const o of obs)
+      counts.set(formatAddress(o.reflexive), (counts.get(formatAddress(o.reflexive)) ?? 0) + 1);
     const publicAddresses = [...counts.entries()]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .map(([a]) => a);
@@ -198,7 +196,7 @@ class NATBehaviourDetector {
     for (const o of obs) byLocal.set(o.local.port, [...(byLocal.get(o.local.port) ?? []), o]);
     let dependent = false;
     for (const list of byLocal.values()) {
-      if (new Set(list.map((o) => fmt(o.reflexive))).size > 1) dependent = true;
+      if (new Set(list.map((o) => formatAddress(o.reflexive))).size > 1) dependent = true;
     }
     const preserved = obs.filter((o) => o.reflexive.port === o.local.port).length;
     const portPreservation = preserved * 2 > obs.length;
