@@ -109,13 +109,7 @@ class NodeDiscovery {
       k: maxContacts,
       signal: ctx.signal,
       query: async (c) => {
-        const addrs = c.addresses.flatMap((a) => {
-          try {
-            return [addressUtils.parseAddress(a)];
-          } catch {
-            return [];
-          }
-        });
+        const addrs = c.addresses.flatMap((a) => addressUtils.tryParseAddress(a) ?? []);
         const nc = await this.dial(c.nodeId, addrs, {
           timer: this.queryTimeoutTime,
           signal: ctx.signal,
@@ -156,15 +150,9 @@ class NodeDiscovery {
       } catch {
         return refuse('an invalid NodeId');
       }
-      const addresses = c.addresses.filter((a): a is string => {
-        if (typeof a !== 'string') return false;
-        try {
-          addressUtils.parseAddress(a);
-          return true;
-        } catch {
-          return false;
-        }
-      });
+      const addresses = c.addresses.filter(
+        (a): a is string => addressUtils.tryParseAddress(a) != null,
+      );
       if (addresses.length > 0) out.push({ nodeId, addresses });
     }
     return out;

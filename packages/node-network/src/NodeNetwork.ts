@@ -377,13 +377,9 @@ class NodeNetwork {
       throw new errors.ErrorNodeNetworkConfig('findNode needs a NodeGraph (the nodeGraph option)');
     }
     const r = await this.discovery.lookup(id, ctx);
-    const addresses = (r.found?.addresses ?? []).flatMap((a) => {
-      try {
-        return [addressUtils.parseAddress(a)];
-      } catch {
-        return [];
-      }
-    });
+    const addresses = (r.found?.addresses ?? []).flatMap(
+      (a) => addressUtils.tryParseAddress(a) ?? [],
+    );
     this.recordAudit({
       time: this.clock.wallTime(),
       kind: 'lookup',
@@ -499,14 +495,10 @@ class NodeNetwork {
     const r = await nc.rpc.unary<{}, { servers: Array<NATProbeInfo> }>('natProbeInfo', {}, ctx);
     const servers = Array.isArray(r?.servers) ? r.servers.slice(0, 4) : [];
     // A peer's answer is untrusted: keep only well-formed entries.
-    return servers.filter((i) => {
-      try {
-        addressUtils.parseAddress(String(i?.address));
-      } catch {
-        return false;
-      }
-      return Array.isArray(i.capabilities);
-    });
+    return servers.filter(
+      (i) =>
+        addressUtils.tryParseAddress(String(i?.address)) != null && Array.isArray(i.capabilities),
+    );
   }
 
   /**
@@ -656,12 +648,9 @@ class NodeNetwork {
     for (const a of answers) {
       if (a.status !== 'fulfilled' || !Array.isArray(a.value?.addresses)) continue;
       for (const t of a.value.addresses.slice(0, 16)) {
-        try {
-          const addr = addressUtils.parseAddress(String(t));
-          if (!found.some((b) => addressUtils.addressEquals(addr, b))) found.push(addr);
-        } catch {
-          invalid++;
-        }
+        const addr = addressUtils.tryParseAddress(String(t));
+        if (addr == null) invalid++;
+        else if (!found.some((b) => addressUtils.addressEquals(addr, b))) found.push(addr);
       }
     }
     const failed = answers.filter((a) => a.status === 'rejected').length;

@@ -101,6 +101,15 @@ function toAddress(host: unknown, port: unknown): Address {
 
 /** `1.2.3.4:5` or `[::1]:5`. */
 /** Parses `1.2.3.4:5`, `[::1]:5`. Throws `ErrorAddressInvalid`. */
+/** `parseAddress` for untrusted input: the address, or undefined for anything that is not one. */
+function tryParseAddress(text: unknown): Address | undefined {
+  try {
+    return parseAddress(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function parseAddress(text: unknown): Address {
   if (typeof text !== 'string' || text.length > 80) {
     throw new ErrorAddressInvalid(`Not an address: ${show(text, 80)}`);
@@ -173,6 +182,7 @@ export {
   toAddress,
   formatAddress,
   parseAddress,
+  tryParseAddress,
   addressEquals,
   hostScope,
   happyEyeballsOrder,
