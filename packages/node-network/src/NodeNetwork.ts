@@ -229,16 +229,23 @@ class NodeNetwork {
         { cause: e },
       );
     }
-    if (this.discovery != null) {
-      for (const [text, addrs] of this.knownNodes) {
-        for (const a of addrs) {
-          await this.discovery.graph.setAddress(
-            identity.decodeNodeId(text),
-            { host: a.host, port: a.port, family: a.family, source: 'seed', scope: 'global' },
-            this.clock.wallTime(),
-          );
-        }
-      }
+    if (this.discovery != null && this.knownNodes.size > 0) {
+      // The seeds, in one transaction.
+      await this.discovery.graph.setAddresses(
+        [...this.knownNodes].flatMap(([text, addrs]) =>
+          addrs.map((a) => ({
+            nodeId: identity.decodeNodeId(text),
+            address: {
+              host: a.host,
+              port: a.port,
+              family: a.family,
+              source: 'seed' as const,
+              scope: 'global' as const,
+            },
+          })),
+        ),
+        this.clock.wallTime(),
+      );
     }
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
