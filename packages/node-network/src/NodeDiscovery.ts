@@ -6,13 +6,15 @@ import type { LookupContact, LookupResult } from '@node-network/discovery';
 import type { WireContact } from './handlers/ClosestNodesHandler.js';
 import * as identity from '@node-network/network-identity';
 import { iterativeLookup } from '@node-network/discovery';
+import { errors as baseErrors } from '@node-network/network-interface';
 import { addresses as addressUtils, errors as transportErrors } from '@node-network/transport';
 
+/** Contacts one `closestNodes` answer may hold (the wire limit; a table's k is at most this in answers). */
 const maxContacts = 20;
 const maxAddresses = 8;
 
 function isLocal(a: Address): boolean {
-  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd]|fe80)/i.test(a.host);
+  return addressUtils.hostScope(a.host) !== 'global';
 }
 
 /**
@@ -56,7 +58,10 @@ class NodeDiscovery {
 
   /** Our answer to `closestNodes`. */
   public async closest(target: NodeId): Promise<Array<WireContact>> {
-    const contacts = await this.graph.closestNodes(target, maxContacts);
+    const contacts = await this.graph.closestNodes(
+      target,
+      Math.min(this.graph.config.k, maxContacts),
+    );
     return contacts.map((c) => ({
       nodeId: c.nodeId,
       addresses: c.addresses.slice(0, maxAddresses).map(addressUtils.formatAddress),
@@ -79,6 +84,23 @@ class NodeDiscovery {
       now,
       { path: 'direct' },
     );
+  }
+
+  /**
+   * A dial to `nodeId` over `addresses` failed: each address counts one
+   * failure in the table (GC drops an address after several in a row).
+   * Cancellations are not failures. Never throws.
+   */
+  public async recordDialFailure(
+    nodeId: NodeId,
+    addresses: ReadonlyArray<Address>,
+    error: unknown,
+  ): Promise<void> {
+    if (error instanceof baseErrors.ErrorCancelled) return;
+    const now = this.clock.wallTime();
+    for (const a of addresses) {
+      await this.graph.recordFailure(nodeId, a, now).catch(() => {});
+    }
   }
 
   /** The addresses the table holds for `nodeId`, most recently seen first. */
@@ -106,14 +128,20 @@ class NodeDiscovery {
       target,
       self: this.self,
       initial,
-      k: maxContacts,
+      k: Math.min(this.graph.config.k, maxContacts),
       signal: ctx.signal,
       query: async (c) => {
         const addrs = c.addresses.flatMap((a) => addressUtils.tryParseAddress(a) ?? []);
-        const nc = await this.dial(c.nodeId, addrs, {
-          timer: this.queryTimeoutTime,
-          signal: ctx.signal,
-        });
+        let nc: NodeConnection;
+        try {
+          nc = await this.dial(c.nodeId, addrs, {
+            timer: this.queryTimeoutTime,
+            signal: ctx.signal,
+          });
+        } catch (e) {
+          if (!ctx.signal?.aborted) await this.recordDialFailure(c.nodeId, addrs, e);
+          throw e;
+        }
         const r = await nc.rpc.unary<{ nodeId: string }, { contacts: Array<WireContact> }>(
           'closestNodes',
           { nodeId: targetText },

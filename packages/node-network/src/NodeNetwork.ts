@@ -34,6 +34,12 @@ import ClosestNodesHandler from './handlers/ClosestNodesHandler.js';
 import NodeDiscovery from './NodeDiscovery.js';
 import NATProbeInfoHandler from './handlers/NATProbeInfoHandler.js';
 import NATProbeService from './NATProbeService.js';
+import NodeMaintenance from './NodeMaintenance.js';
+import { parseSeedNodes } from './seeds.js';
+import type { SeedNodes } from './seeds.js';
+import type { MaintenanceReport, NodeMaintenanceConfig } from './NodeMaintenance.js';
+import { events as graphEvents } from '@node-network/nodegraph';
+import crypto from 'node:crypto';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -49,8 +55,11 @@ type NodeNetworkOptions = {
   membershipClaim?: MembershipClaim;
   /** One IP literal per family to bind; default both families on all interfaces. */
   listen?: Array<ListenAddress>;
-  /** Nodes to know from the start: NodeId text -> addresses (`host:port`, `[v6]:port`). */
-  seedNodes?: Record<string, Array<string>>;
+  /**
+   * Nodes to know from the start: `nodeId@host:port` strings
+   * (`v0abc…@[2001:db8::7]:1314`), or NodeId text -> addresses.
+   */
+  seedNodes?: SeedNodes;
   transportConfig?: Partial<TransportConfig>;
   connectionConfig?: Partial<NodeConnectionManagerConfig>;
   /** RPC methods this node serves beyond the built-in ones. */
@@ -75,6 +84,15 @@ type NodeNetworkOptions = {
    * unknown nodes with Kademlia lookups (`findNode`, and `connect` by NodeId).
    */
   nodeGraph?: NodeGraph;
+  /**
+   * The NodeGraph's background work (with `nodeGraph`): ping-before-evict,
+   * bucket refresh, GC; `false` turns it off (then call `maintain()`).
+   */
+  maintenance?: Partial<NodeMaintenanceConfig> | false;
+  /** Limit of one lookup query to a peer (connect and answer), ms; default 5 s. */
+  lookupTimeoutTime?: number;
+  /** Random bytes (refresh targets); default node:crypto. */
+  randomBytes?: (n: number) => Uint8Array;
   logger?: Logger;
 };
 
@@ -111,6 +129,18 @@ class NodeNetwork {
   protected unsubscribeInbound?: () => void;
   /** Set when a NodeGraph was given. */
   public readonly discovery?: NodeDiscovery;
+  /** Set when a NodeGraph was given and maintenance is on. */
+  protected maintenance?: NodeMaintenance;
+  protected onGraphDecision = (evt: Event) => {
+    const d = (evt as graphEvents.EventNodeGraphDecision).detail;
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'nodegraph',
+      nodeId: d.nodeId,
+      address: d.address,
+      detail: `${d.kind}: ${d.reason}`,
+    });
+  };
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
@@ -118,14 +148,15 @@ class NodeNetwork {
   /** What this node believes about its NAT, from peers' `observedAddress` answers. */
   public readonly natDetector = new NATBehaviourDetector();
   protected auditLimit: number;
-  /** Limit of one `lookupNode` call to a peer, ms. */
-  protected lookupTimeoutTime = 5_000;
+  /** Limit of one lookup query to a peer, ms. */
+  protected lookupTimeoutTime: number;
 
   public constructor(options: NodeNetworkOptions) {
     this.options = options;
     this.logger = options.logger ?? new Logger(this.constructor.name);
     this.network = options.network;
     this.auditLimit = options.auditLimit ?? 500;
+    this.lookupTimeoutTime = options.lookupTimeoutTime ?? 5_000;
     this.clock = options.clock ?? new RealClock();
     this.bindDatagramPort =
       options.bindDatagramPort ?? (({ host, port }) => UDPDatagramPort.bind({ host, port }));
@@ -154,12 +185,18 @@ class NodeNetwork {
         graph: options.nodeGraph,
         self: this.nodeId,
         clock: this.clock,
+        queryTimeoutTime: this.lookupTimeoutTime,
         dial: async (id, addrs, ctx) => {
+          const live = this.connectionManager.getConnection(id);
+          if (live != null) return live; // remembered when it was made
           const nc = await this.connectionManager.connect(id, addrs, ctx);
           await this.discovery!.remember(id, nc.connection.remoteAddress, 'lookup');
           return nc;
         },
       });
+    }
+    if (this.discovery != null && options.maintenance !== false) {
+      this.maintenance = this.makeMaintenance(this.discovery.graph, options.maintenance);
     }
     this.connectionManager = new NodeConnectionManager({
       transport: this.transport,
@@ -167,21 +204,8 @@ class NodeNetwork {
       config: options.connectionConfig,
       logger: this.logger.getChild('NodeConnectionManager'),
     });
-    for (const [text, addrs] of Object.entries(options.seedNodes ?? {})) {
-      let nodeId: NodeId;
-      let parsed: Array<Address>;
-      try {
-        nodeId = identity.decodeNodeId(text);
-        parsed = addrs.map((a) => addressUtils.parseAddress(a));
-      } catch (e) {
-        throw new errors.ErrorNodeNetworkConfig(
-          `Invalid seed node ${text}: ${(e as Error).message}`,
-          {
-            cause: e,
-          },
-        );
-      }
-      this.addAddresses(nodeId, parsed);
+    for (const seed of parseSeedNodes(options.seedNodes ?? [])) {
+      this.addAddresses(seed.nodeId, seed.addresses);
     }
   }
 
@@ -247,12 +271,22 @@ class NodeNetwork {
         this.clock.wallTime(),
       );
     }
+    this.discovery?.graph.addEventListener(
+      graphEvents.EventNodeGraphDecision.name,
+      this.onGraphDecision,
+    );
+    this.maintenance?.start();
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
     );
   }
 
   public async stop(): Promise<void> {
+    await this.maintenance?.stop();
+    this.discovery?.graph.removeEventListener(
+      graphEvents.EventNodeGraphDecision.name,
+      this.onGraphDecision,
+    );
     this.unsubscribeInbound?.();
     await this.natProbeService.stop();
     await this.connectionManager.stop();
@@ -308,8 +342,10 @@ class NodeNetwork {
     );
     const t0 = this.clock.now();
     let toTry = given.length > 0 ? given : (this.knownNodes.get(text) ?? []);
+    let fromGraph = false;
     if (toTry.length === 0 && this.discovery != null) {
       toTry = await this.discovery.addressesOf(id);
+      fromGraph = toTry.length > 0;
       if (toTry.length === 0) toTry = (await this.findAddresses(id, ctx ?? {})).addresses;
     }
     if (toTry.length === 0) {
@@ -320,7 +356,14 @@ class NodeNetwork {
         );
       }
     }
-    const nc = await this.connectionManager.connect(id, toTry, ctx);
+    let nc;
+    try {
+      nc = await this.connectionManager.connect(id, toTry, ctx);
+    } catch (e) {
+      // The table's addresses for this node failed: GC drops them after a few such failures.
+      if (fromGraph && !ctx?.signal?.aborted) await this.discovery!.recordDialFailure(id, toTry, e);
+      throw e;
+    }
     if (given.length > 0) this.addAddresses(id, given);
     await this.discovery
       ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup')
@@ -371,14 +414,66 @@ class NodeNetwork {
     await Promise.allSettled(
       [...this.knownNodes.keys()].map((s) => this.connect(s, undefined, ctx)),
     );
-    await this.findAddresses(this.nodeId, ctx);
+    await this.findAddresses(this.nodeId, ctx, 'join');
     return this.discovery.graph.size();
   }
 
-  /** A Kademlia lookup for `id`; audited. */
+  /**
+   * Runs one pass of the NodeGraph's maintenance now (ping-before-evict,
+   * refresh of stale buckets, and GC when `gc` or when due), and says what
+   * it did. Needs a NodeGraph; works with `maintenance: false` too.
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async maintain({ gc = false }: { gc?: boolean } = {}): Promise<MaintenanceReport> {
+    if (this.discovery == null) {
+      throw new errors.ErrorNodeNetworkConfig('maintain needs a NodeGraph (the nodeGraph option)');
+    }
+    // With maintenance off, a one-off runner on the same parts.
+    const m = this.maintenance ?? this.makeMaintenance(this.discovery.graph, {});
+    return m.runPass({ gc });
+  }
+
+  protected makeMaintenance(
+    graph: NodeGraph,
+    config: Partial<NodeMaintenanceConfig> = {},
+  ): NodeMaintenance {
+    return new NodeMaintenance({
+      graph,
+      clock: this.clock,
+      randomBytes: this.options.randomBytes ?? ((n) => new Uint8Array(crypto.randomBytes(n))),
+      ping: (id, timer) =>
+        this.ping(id, { timer }).then(
+          () => true,
+          () => false,
+        ),
+      lookup: (target) => this.findAddresses(target, {}, 'refresh'),
+      onReport: (r) => this.recordMaintenance(r),
+      config,
+      logger: this.logger.getChild('NodeMaintenance'),
+    });
+  }
+
+  protected recordMaintenance(r: MaintenanceReport): void {
+    if (r.pendingBefore === 0 && r.refreshed.length === 0 && r.gc == null) return;
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'nodegraph',
+      detail: `maintenance: ${r.pendingBefore} candidates waited for full buckets; refreshed buckets ${
+        r.refreshed.map((x) => `${x.bucket}${x.ok ? '' : ` (failed: ${x.error})`}`).join(', ') ||
+        'none'
+      }${r.gc != null ? `; GC scanned ${r.gc.scanned}, dropped ${r.gc.addressesDropped} addresses, removed ${r.gc.contactsRemoved} contacts` : ''}`,
+    });
+  }
+
+  /**
+   * A Kademlia lookup for `id`; audited. `join` (our own id) and `refresh`
+   * (a random id in a bucket) succeed when some node answered; `find`
+   * only when the node itself turned up.
+   */
   protected async findAddresses(
     id: NodeId,
     ctx: Partial<ContextTimedInput>,
+    purpose: 'find' | 'join' | 'refresh' = 'find',
   ): Promise<{ addresses: Array<Address>; rounds: number; queries: number }> {
     if (this.discovery == null) {
       throw new errors.ErrorNodeNetworkConfig('findNode needs a NodeGraph (the nodeGraph option)');
@@ -391,8 +486,8 @@ class NodeNetwork {
       time: this.clock.wallTime(),
       kind: 'lookup',
       nodeId: identity.encodeNodeId(id),
-      outcome: r.found != null ? 'ok' : 'failed',
-      detail: `Kademlia lookup: ${r.rounds} rounds, ${r.queries} queries, ${r.failed.length} failed, ${r.closest.length} closest answered${r.found != null ? `, found at ${r.found.addresses.join(' ')}` : ''}${
+      outcome: (purpose === 'find' ? r.found != null : r.closest.length > 0) ? 'ok' : 'failed',
+      detail: `Kademlia lookup (${purpose}): ${r.rounds} rounds, ${r.queries} queries, ${r.failed.length} failed, ${r.closest.length} closest answered${r.found != null ? `, found at ${r.found.addresses.join(' ')}` : ''}${
         r.failed.length > 0
           ? `; failures: ${r.failed
               .slice(0, 3)

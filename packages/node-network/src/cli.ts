@@ -1,4 +1,6 @@
 import type { NetworkId } from '@node-network/network-identity';
+import type { NodeId } from '@node-network/network-interface';
+import { NodeGraph, DB } from '@node-network/nodegraph';
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,8 @@ Commands:
       --claim FILE          membership claim for a private network
       --key-file FILE       Ed25519 seed (hex); created when missing [~/.node-network/key]
       --seed ID@ADDR        a known node, e.g. v0abc…@127.0.0.1:1314 (repeatable)
+      --db DIR              keep a NodeGraph (RocksDB) here: Kademlia lookups, a
+                            table that survives restarts [none: seeds only]
       --control PATH        control socket [~/.node-network/agent.sock]
   ping NODEID ADDR...       connect from a fresh node and ping
       --network NET         [testnet]
@@ -43,17 +47,6 @@ function loadKeyPair(file: string): identity.KeyPair {
   return kp;
 }
 
-function parseSeeds(seeds: Array<string>): Record<string, Array<string>> {
-  const out: Record<string, Array<string>> = {};
-  for (const s of seeds) {
-    const at = s.indexOf('@');
-    if (at === -1) throw new Error(`--seed wants NODEID@ADDRESS, got ${s}`);
-    const id = s.slice(0, at);
-    (out[id] ??= []).push(s.slice(at + 1));
-  }
-  return out;
-}
-
 async function agent(args: Array<string>): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -64,6 +57,7 @@ async function agent(args: Array<string>): Promise<number> {
       claim: { type: 'string' },
       'key-file': { type: 'string', default: path.join(defaultDir(), 'key') },
       seed: { type: 'string', multiple: true, default: [] },
+      db: { type: 'string' },
       control: { type: 'string', default: path.join(defaultDir(), 'agent.sock') },
       verbose: { type: 'boolean', default: false },
     },
@@ -78,14 +72,35 @@ async function agent(args: Array<string>): Promise<number> {
       : undefined;
   const port = Number(values.port);
   const hosts = values.host ?? ['0.0.0.0', '::'];
-  const nn = await NodeNetwork.createNodeNetwork({
-    keyPair: loadKeyPair(values['key-file']!),
-    network,
-    membershipClaim: claim,
-    listen: hosts.map((host) => ({ host, port })),
-    seedNodes: parseSeeds(values.seed!),
-    logger,
-  });
+  const keyPair = loadKeyPair(values['key-file']!);
+  let store: { db: DB; graph: NodeGraph } | undefined;
+  if (values.db != null) {
+    const db = await DB.createDB({ dbPath: values.db, logger: logger.getChild('DB') as any });
+    const graph = new NodeGraph({ db, nodeId: keyPair.publicKey as NodeId, logger });
+    await graph.start();
+    store = { db, graph };
+  }
+  let nn: NodeNetwork;
+  try {
+    nn = await NodeNetwork.createNodeNetwork({
+      keyPair,
+      network,
+      membershipClaim: claim,
+      listen: hosts.map((host) => ({ host, port })),
+      seedNodes: values.seed!,
+      nodeGraph: store?.graph,
+      logger,
+    });
+  } catch (e) {
+    await store?.graph.stop();
+    await store?.db.stop();
+    throw e;
+  }
+  if (store != null) {
+    void nn
+      .bootstrap({ timer: 15_000 })
+      .catch((e) => logger.warn(`Bootstrap failed: ${(e as Error).message}`));
+  }
   nn.addEventListener('EventNodeNetworkAudit', (evt: Event) => {
     process.stdout.write(JSON.stringify((evt as any).detail) + '\n');
   });
@@ -108,6 +123,8 @@ async function agent(args: Array<string>): Promise<number> {
   });
   control.close();
   await nn.stop();
+  await store?.graph.stop();
+  await store?.db.stop();
   return 0;
 }
 

@@ -14,7 +14,19 @@ import * as errors from '../src/errors.js';
 const logger = new Logger('findNode', LogLevel.WARN);
 
 /** Node i on the simulated internet, with its own NodeGraph in its own RocksDB. */
-async function world(n: number, seed: number, handlersOf: (i: number) => object = () => ({})) {
+async function world(
+  n: number,
+  seed: number,
+  {
+    handlersOf = () => ({}),
+    nodeIdOf = () => identity.generateKeyPair().publicKey as NodeId,
+    graphConfigOf = () => ({}),
+  }: {
+    handlersOf?: (i: number) => object;
+    nodeIdOf?: (i: number) => NodeId;
+    graphConfigOf?: (i: number) => object;
+  } = {},
+) {
   const network = new Network({ seed, latency: 10 });
   // Paced: the nodes' RocksDB work is real I/O (see VirtualClock.autoRun).
   const stopClock = network.clock.autoRun({ maxRate: 200 });
@@ -30,11 +42,11 @@ async function world(n: number, seed: number, handlersOf: (i: number) => object 
       name: `n${i}`,
       ipv4: `198.51.${100 + (i >> 8)}.${(i & 255) + 1}`,
     });
-    const nodeId = identity.generateKeyPair().publicKey as NodeId;
+    const nodeId = nodeIdOf(i);
     const t = new VirtualConnectionTransport({ network, host, nodeId });
     await t.start({ port: 1314 });
     const db = await DB.createDB({ dbPath: path.join(dir, `n${i}`), logger: logger as any });
-    const graph = new NodeGraph({ db, nodeId, logger });
+    const graph = new NodeGraph({ db, nodeId, config: graphConfigOf(i), logger });
     await graph.start();
     const seedNodes = i === 0 ? {} : { [nodes[0].nn.nodeIdEncoded]: ['198.51.100.1:1314'] };
     const nn = await NodeNetwork.createNodeNetwork({
@@ -44,6 +56,7 @@ async function world(n: number, seed: number, handlersOf: (i: number) => object 
       nodeGraph: graph,
       seedNodes,
       handlers: handlersOf(i) as any,
+      maintenance: false,
       logger,
     });
     nodes.push({ nn, t, db, graph });
@@ -102,7 +115,9 @@ describe('findNode: Kademlia lookups through the facade', () => {
         return { contacts: [dup, dup] };
       };
     }
-    const w = await world(6, 2, (i) => (i >= 1 && i <= 3 ? { closestNodes: new Evil({ i }) } : {}));
+    const w = await world(6, 2, {
+      handlersOf: (i) => (i >= 1 && i <= 3 ? { closestNodes: new Evil({ i }) } : {}),
+    });
     try {
       const [seed, e1, e2, e3, a, b] = w.nodes;
       for (const x of [e1, e2, e3, a, b]) await x.nn.connect(seed.nn.nodeId);
@@ -123,6 +138,54 @@ describe('findNode: Kademlia lookups through the facade', () => {
       // The liars do not stop the honest path.
       const r = await a.nn.findNode(b.nn.nodeIdEncoded, { timer: 10_000 });
       expect(r.nodeId).toBe(b.nn.nodeIdEncoded);
+    } finally {
+      await w.destroy();
+    }
+  }, 60_000);
+
+  test('a full bucket pings its least recently seen contact before evicting it (Kademlia rule)', async () => {
+    // Node 0 has k = 1; nodes 1..3 all fall in its farthest bucket (first bit differs).
+    const ids: Array<NodeId> = [identity.generateKeyPair().publicKey as NodeId];
+    while (ids.length < 4) {
+      const id = identity.generateKeyPair().publicKey as NodeId;
+      if ((id[0] & 0x80) !== (ids[0][0] & 0x80)) ids.push(id);
+    }
+    const w = await world(4, 3, {
+      nodeIdOf: (i) => ids[i],
+      graphConfigOf: (i) => (i === 0 ? { k: 1 } : {}),
+    });
+    try {
+      const [a, b, c, d] = w.nodes;
+      const addr = (x: (typeof w.nodes)[number]) => [x.t.localAddresses[0]];
+      const decisions = () =>
+        a.nn
+          .status()
+          .audit.filter((r) => r.kind === 'nodegraph' && r.nodeId != null)
+          .map((r) => `${r.detail!.split(':')[0]} ${r.nodeId}`);
+      await a.nn.connect(b.nn.nodeId, addr(b));
+      await a.nn.connect(c.nn.nodeId, addr(c));
+      expect(a.graph.pendingCount()).toBe(1);
+      // b answers its ping: it stays, c is not added.
+      const r1 = await a.nn.maintain();
+      expect(r1.pendingBefore).toBe(1);
+      expect(await a.graph.getContact(b.nn.nodeId)).toBeDefined();
+      expect(await a.graph.getContact(c.nn.nodeId)).toBeUndefined();
+      expect(decisions()).toEqual([
+        `kept ${b.nn.nodeIdEncoded}`,
+        `candidate-dropped ${c.nn.nodeIdEncoded}`,
+      ]);
+      // b goes away; d arrives: b does not answer and is evicted for d.
+      await b.nn.stop();
+      await b.t.stop();
+      for (let i = 0; i < 100 && a.nn.connectionManager.getConnection(b.nn.nodeId) != null; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await a.nn.connect(d.nn.nodeId, addr(d));
+      expect(a.graph.pendingCount()).toBe(1);
+      await a.nn.maintain();
+      expect(await a.graph.getContact(b.nn.nodeId)).toBeUndefined();
+      expect(await a.graph.getContact(d.nn.nodeId)).toBeDefined();
+      expect(decisions().slice(2)).toEqual([`evicted ${b.nn.nodeIdEncoded}`]);
     } finally {
       await w.destroy();
     }

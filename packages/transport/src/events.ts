@@ -18,7 +18,8 @@ type AuditRecord = {
     | 'inbound-rejected'
     | 'nat-classification'
     | 'lookup'
-    | 'nat-probe';
+    | 'nat-probe'
+    | 'nodegraph';
   nodeId?: string;
   address?: string;
   path?: 'direct';
