@@ -40,6 +40,8 @@ import type { SeedNodes } from './seeds.js';
 import type { MaintenanceReport, NodeMaintenanceConfig } from './NodeMaintenance.js';
 import { events as graphEvents } from '@node-network/nodegraph';
 import crypto from 'node:crypto';
+import dns from 'node:dns';
+import type { Seed } from './seeds.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -89,6 +91,11 @@ type NodeNetworkOptions = {
    * bucket refresh, GC; `false` turns it off (then call `maintain()`).
    */
   maintenance?: Partial<NodeMaintenanceConfig> | false;
+  /**
+   * Resolves a seed's hostname to IP literals (default: the OS resolver,
+   * `dns.lookup` with `all`), limited to 5 s per name.
+   */
+  resolveHost?: (host: string) => Promise<Array<string>>;
   /** Limit of one lookup query to a peer (connect and answer), ms; default 5 s. */
   lookupTimeoutTime?: number;
   /** Random bytes (refresh targets); default node:crypto. */
@@ -144,6 +151,7 @@ class NodeNetwork {
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
+  protected seeds: Array<Seed>;
   protected auditLog: Array<AuditRecord> = [];
   /** What this node believes about its NAT, from peers' `observedAddress` answers. */
   public readonly natDetector = new NATBehaviourDetector();
@@ -204,9 +212,8 @@ class NodeNetwork {
       config: options.connectionConfig,
       logger: this.logger.getChild('NodeConnectionManager'),
     });
-    for (const seed of parseSeedNodes(options.seedNodes ?? [])) {
-      this.addAddresses(seed.nodeId, seed.addresses);
-    }
+    this.seeds = parseSeedNodes(options.seedNodes ?? []);
+    for (const seed of this.seeds) this.addAddresses(seed.nodeId, seed.addresses);
   }
 
   public async start(): Promise<void> {
@@ -253,12 +260,16 @@ class NodeNetwork {
         { cause: e },
       );
     }
-    if (this.discovery != null && this.knownNodes.size > 0) {
+    await this.resolveSeeds();
+    if (this.discovery != null && this.seeds.length > 0) {
       // The seeds, in one transaction.
       await this.discovery.graph.setAddresses(
-        [...this.knownNodes].flatMap(([text, addrs]) =>
-          addrs.map((a) => ({
-            nodeId: identity.decodeNodeId(text),
+        this.seeds.flatMap((seed) =>
+          [
+            ...(this.knownNodes.get(identity.encodeNodeId(seed.nodeId)) ?? []),
+            ...seed.hostnames.map((h) => ({ ...h, family: 'hostname' as const })),
+          ].map((a) => ({
+            nodeId: seed.nodeId,
             address: {
               host: a.host,
               port: a.port,
@@ -279,6 +290,57 @@ class NodeNetwork {
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
     );
+  }
+
+  /**
+   * Resolves the seeds' hostnames (each limited to 5 s) and adds what they
+   * resolve to. A name that does not resolve is logged and audited; the
+   * node starts without it.
+   */
+  protected async resolveSeeds(): Promise<void> {
+    const resolve =
+      this.options.resolveHost ??
+      (async (host: string) =>
+        (await dns.promises.lookup(host, { all: true, verbatim: true })).map((r) => r.address));
+    for (const seed of this.seeds) {
+      for (const h of seed.hostnames) {
+        let timer: { cancel(): void } | undefined;
+        try {
+          const hosts = await Promise.race([
+            resolve(h.host),
+            new Promise<never>((_, reject) => {
+              timer = this.clock.setTimer(5_000, () => reject(new Error(`no answer in 5000 ms`)));
+            }),
+          ]);
+          const found = hosts.flatMap((x) => {
+            try {
+              return [addressUtils.toAddress(x, h.port)];
+            } catch {
+              return []; // not an IP literal (a scoped IPv6 address)
+            }
+          });
+          this.addAddresses(seed.nodeId, found);
+          this.recordAudit({
+            time: this.clock.wallTime(),
+            kind: 'lookup',
+            nodeId: identity.encodeNodeId(seed.nodeId),
+            outcome: found.length > 0 ? 'ok' : 'failed',
+            detail: `seed ${h.host}:${h.port} resolved to ${found.map(addressUtils.formatAddress).join(' ') || 'nothing usable'}`,
+          });
+        } catch (e) {
+          this.logger.warn(`Seed ${h.host} did not resolve: ${(e as Error).message}`);
+          this.recordAudit({
+            time: this.clock.wallTime(),
+            kind: 'lookup',
+            nodeId: identity.encodeNodeId(seed.nodeId),
+            outcome: 'failed',
+            detail: `seed ${h.host}:${h.port} did not resolve: ${(e as Error).message}`,
+          });
+        } finally {
+          timer?.cancel();
+        }
+      }
+    }
   }
 
   public async stop(): Promise<void> {
@@ -411,9 +473,8 @@ class NodeNetwork {
     if (this.discovery == null) {
       throw new errors.ErrorNodeNetworkConfig('bootstrap needs a NodeGraph (the nodeGraph option)');
     }
-    await Promise.allSettled(
-      [...this.knownNodes.keys()].map((s) => this.connect(s, undefined, ctx)),
-    );
+    await this.resolveSeeds();
+    await Promise.allSettled(this.seeds.map((s) => this.connect(s.nodeId, undefined, ctx)));
     await this.findAddresses(this.nodeId, ctx, 'join');
     return this.discovery.graph.size();
   }

@@ -5,8 +5,10 @@ import * as errors from './errors.js';
 
 /**
  * Seed nodes as the facade accepts them: `nodeId@host:port` strings
- * (`v0abc…@198.51.100.7:1314`, `v0abc…@[2001:db8::7]:1314`; one string per
- * address, repeat the NodeId for more), or a record NodeId text -> addresses.
+ * (`v0abc…@198.51.100.7:1314`, `v0abc…@[2001:db8::7]:1314`,
+ * `v0abc…@seed.example.net:1314`; one string per address, repeat the NodeId
+ * for more), or a record NodeId text -> addresses. Hostnames are resolved
+ * when the node starts and again at `bootstrap`.
  */
 type SeedNodes = ReadonlyArray<string> | Readonly<Record<string, ReadonlyArray<string>>>;
 
@@ -14,7 +16,25 @@ type SeedNodes = ReadonlyArray<string> | Readonly<Record<string, ReadonlyArray<s
  * Parses seed nodes into NodeIds and addresses (merged per NodeId, in the
  * order given). Throws `ErrorNodeNetworkConfig` naming the bad entry.
  */
-function parseSeedNodes(seeds: SeedNodes): Array<{ nodeId: NodeId; addresses: Array<Address> }> {
+type Seed = {
+  nodeId: NodeId;
+  addresses: Array<Address>;
+  /** Hostname addresses, to resolve. */
+  hostnames: Array<{ host: string; port: number }>;
+};
+
+/** A DNS name (RFC 1123 labels), lower-cased; undefined for anything else. */
+function parseHostname(text: string): string | undefined {
+  if (text.length === 0 || text.length > 253) return undefined;
+  const labels = text.toLowerCase().replace(/\.$/, '').split('.');
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  if (!labels.every((l) => label.test(l))) return undefined;
+  // All-numeric last label: a malformed IPv4 literal, not a name.
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return undefined;
+  return labels.join('.');
+}
+
+function parseSeedNodes(seeds: SeedNodes): Array<Seed> {
   const pairs: Array<[string, string, string]> = [];
   if (Array.isArray(seeds)) {
     for (const s of seeds as ReadonlyArray<string>) {
@@ -35,14 +55,22 @@ function parseSeedNodes(seeds: SeedNodes): Array<{ nodeId: NodeId; addresses: Ar
       for (const a of addrs) pairs.push([id, String(a), `${id}@${a}`]);
     }
   }
-  const out = new Map<string, { nodeId: NodeId; addresses: Array<Address> }>();
+  const out = new Map<string, Seed>();
   for (const [idText, addrText, whole] of pairs) {
     let nodeId: NodeId;
-    let address: Address;
+    let address: Address | undefined;
+    let hostname: { host: string; port: number } | undefined;
     try {
       nodeId = identity.decodeNodeId(idText);
-      address = addressUtils.parseAddress(addrText);
-      if (address.port === 0) throw new Error('port 0 cannot be dialled');
+      const m = /^([^:[\]]+):(\d{1,5})$/.exec(addrText);
+      const name = m != null ? parseHostname(m[1]) : undefined;
+      if (m != null && name != null) {
+        hostname = { host: name, port: Number(m[2]) };
+        if (hostname.port > 65535) throw new Error(`Not a port: ${m[2]}`);
+      } else {
+        address = addressUtils.parseAddress(addrText);
+      }
+      if ((address ?? hostname)!.port === 0) throw new Error('port 0 cannot be dialled');
     } catch (e) {
       throw new errors.ErrorNodeNetworkConfig(
         `Invalid seed node ${whole}: ${(e as Error).message}`,
@@ -50,9 +78,15 @@ function parseSeedNodes(seeds: SeedNodes): Array<{ nodeId: NodeId; addresses: Ar
       );
     }
     const key = identity.encodeNodeId(nodeId);
-    const entry = out.get(key) ?? { nodeId, addresses: [] };
-    if (!entry.addresses.some((b) => addressUtils.addressEquals(address, b))) {
+    const entry = out.get(key) ?? { nodeId, addresses: [], hostnames: [] };
+    if (address != null && !entry.addresses.some((b) => addressUtils.addressEquals(address, b))) {
       entry.addresses.push(address);
+    }
+    if (
+      hostname != null &&
+      !entry.hostnames.some((h) => h.host === hostname.host && h.port === hostname.port)
+    ) {
+      entry.hostnames.push(hostname);
     }
     out.set(key, entry);
   }
@@ -60,4 +94,4 @@ function parseSeedNodes(seeds: SeedNodes): Array<{ nodeId: NodeId; addresses: Ar
 }
 
 export { parseSeedNodes };
-export type { SeedNodes };
+export type { SeedNodes, Seed };

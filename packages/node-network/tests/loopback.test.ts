@@ -178,6 +178,51 @@ describe('NodeGraph and Kademlia lookups on real QUIC (loopback)', () => {
   }, 120_000);
 });
 
+test('seeds by hostname are resolved at start; a name that does not resolve is audited, not fatal', async () => {
+  const dir = tmpDir();
+  const seed = await startNode(path.join(dir, 'seed'));
+  const port = Number(seed.nn.addresses[0].split(':')[1]);
+  const other = identity.encodeNodeId(identity.generateKeyPair().publicKey as NodeId);
+  const db = await DB.createDB({ dbPath: path.join(dir, 'a'), logger: logger as any });
+  const keyPair = identity.generateKeyPair();
+  const graph = new NodeGraph({ db, nodeId: keyPair.publicKey as NodeId, logger });
+  await graph.start();
+  const nn = await NodeNetwork.createNodeNetwork({
+    keyPair,
+    network: 'testnet',
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    seedNodes: [`${seed.nn.nodeIdEncoded}@localhost:${port}`, `${other}@seed.invalid:1314`],
+    // An injected resolver: no DNS server is asked (no traffic leaves the machine).
+    resolveHost: async (host) => {
+      if (host === 'localhost') return ['127.0.0.1', '::1'];
+      throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+    },
+    nodeGraph: graph,
+    maintenance: false,
+    logger,
+  });
+  running.push({ nn, graph, db, keyPair });
+  expect(await nn.bootstrap({ timer: 10_000 })).toBeGreaterThanOrEqual(1);
+  expect(nn.connectionManager.getConnection(seed.nn.nodeId)).toBeDefined();
+  const contact = (await graph.getContact(seed.nn.nodeId))!;
+  expect(contact.addresses.map((a) => `${a.family} ${a.host}:${a.port}`)).toEqual(
+    expect.arrayContaining([`hostname localhost:${port}`, `ipv4 127.0.0.1:${port}`]),
+  );
+  const audit = nn.status().audit.filter((r) => r.kind === 'lookup');
+  expect(
+    audit.some(
+      (r) => r.detail === `seed localhost:${port} resolved to 127.0.0.1:${port} [::1]:${port}`,
+    ),
+  ).toBe(true);
+  expect(
+    audit.some(
+      (r) =>
+        r.nodeId === other &&
+        /seed.invalid:1314 did not resolve: getaddrinfo ENOTFOUND/.test(r.detail!),
+    ),
+  ).toBe(true);
+}, 60_000);
+
 async function contactsOf(graph: NodeGraph): Promise<Array<string>> {
   const out: Array<string> = [];
   for await (const c of graph.contacts()) out.push(c.nodeId);

@@ -82,3 +82,27 @@ test('anything else is refused with ErrorNodeNetworkConfig, never another error'
     }),
   );
 });
+
+test('hostnames are kept apart for resolving; malformed names are refused', () => {
+  const id = identity.encodeNodeId(identity.generateKeyPair().publicKey as NodeId);
+  const [s] = parseSeedNodes([
+    `${id}@Seed.Example.NET:1314`,
+    `${id}@localhost:7`,
+    `${id}@seed.example.net:1314`,
+    `${id}@127.0.0.1:7`,
+  ]);
+  expect(s.hostnames).toEqual([
+    { host: 'seed.example.net', port: 1314 },
+    { host: 'localhost', port: 7 },
+  ]);
+  expect(s.addresses.map(formatAddress)).toEqual(['127.0.0.1:7']);
+  for (const bad of [
+    '-bad.example:1',
+    'a..b:1',
+    'x_y.example:1',
+    'seed.example:0',
+    'seed.example:99999',
+  ]) {
+    expect(() => parseSeedNodes([`${id}@${bad}`])).toThrow(errors.ErrorNodeNetworkConfig);
+  }
+});

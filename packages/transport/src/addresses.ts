@@ -99,8 +99,6 @@ function toAddress(host: unknown, port: unknown): Address {
   return { host: h, port: parsePort(port), family: hostFamily(h) };
 }
 
-/** `1.2.3.4:5` or `[::1]:5`. */
-/** Parses `1.2.3.4:5`, `[::1]:5`. Throws `ErrorAddressInvalid`. */
 /** `parseAddress` for untrusted input: the address, or undefined for anything that is not one. */
 function tryParseAddress(text: unknown): Address | undefined {
   try {
@@ -110,6 +108,7 @@ function tryParseAddress(text: unknown): Address | undefined {
   }
 }
 
+/** Parses `1.2.3.4:5`, `[::1]:5`. Throws `ErrorAddressInvalid`. */
 function parseAddress(text: unknown): Address {
   if (typeof text !== 'string' || text.length > 80) {
     throw new ErrorAddressInvalid(`Not an address: ${show(text, 80)}`);
