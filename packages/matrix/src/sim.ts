@@ -5,7 +5,7 @@ import type { NATProbeServerConfig } from 'node-network';
 import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
-import { Network, VirtualConnectionTransport, addSite } from '@node-network/netsim';
+import { Network, Random, VirtualConnectionTransport, addSite } from '@node-network/netsim';
 import { NodeNetwork } from 'node-network';
 import { allPairs, kinds as allKinds, summarise } from './types.js';
 import { natSummary, tryConnect } from './utils.js';
@@ -111,9 +111,13 @@ class SimWorld {
     for (const h of this.helpers) {
       seedNodes[h.nn.nodeIdEncoded] = h.transport.localAddresses.map(formatAddress);
     }
+    // Seeded per node: signal nonces and punch payloads repeat from run to run.
+    const random = new Random(this.seed * 7919 + this.nodes.length);
     const nn = await NodeNetwork.createNodeNetwork({
+      keyPair,
       network: 'mainnet',
       transport,
+      randomBytes: (n) => Uint8Array.from({ length: n }, () => random.int(0, 255)),
       clock: this.network.clock,
       seedNodes,
       natProbeServers,

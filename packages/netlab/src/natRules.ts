@@ -6,6 +6,24 @@
  */
 type LabNATKind = 'full-cone' | 'restricted' | 'port-restricted' | 'symmetric';
 
+/**
+ * A home router's firewall: nothing new from the WAN reaches the router
+ * itself. Besides being what routers do, it matters for hole punching with
+ * masquerade: an unsolicited packet to the router's own port would
+ * otherwise leave a conntrack entry (unreplied, 30 s) whose reply tuple is
+ * the very mapping the host is about to open toward that peer, and
+ * masquerade would then pick another port (a port-restricted NAT turned
+ * symmetric for that peer). A packet dropped in the input hook is never
+ * confirmed, so no entry is left.
+ */
+const inputFirewall = `table ip filter {
+ chain input {
+  type filter hook input priority 0;
+  iifname "wan" ct state new drop
+ }
+}
+`;
+
 function natRules(kind: LabNATKind, wanIp: string, hostIp: string): string {
   switch (kind) {
     case 'port-restricted':
@@ -15,7 +33,7 @@ function natRules(kind: LabNATKind, wanIp: string, hostIp: string): string {
   oifname "wan" masquerade
  }
 }
-`;
+${inputFirewall}`;
     case 'symmetric':
       return `table ip nat {
  chain post {
@@ -23,7 +41,7 @@ function natRules(kind: LabNATKind, wanIp: string, hostIp: string): string {
   oifname "wan" masquerade random,fully-random
  }
 }
-`;
+${inputFirewall}`;
     case 'full-cone':
       return `table ip nat {
  chain pre {

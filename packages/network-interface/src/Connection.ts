@@ -61,6 +61,15 @@ interface ConnectionTransport {
   dial(nodeId: NodeId, address: Address, ctx?: Partial<ContextTimedInput>): Promise<Connection>;
   /** Inbound connections, once authenticated, go to every registered handler. */
   onConnection(handler: (connection: Connection) => void): Unsubscribe;
+  /**
+   * Hole punching: sends `payload` (a few bytes that no connection protocol
+   * accepts, so the receiver drops it) to `address` from the very socket
+   * connections of that family use, opening our NAT's mapping and filter
+   * toward it. Rejects with `ErrorTransportFamilyUnavailable`-like errors
+   * when no socket of that family is bound. Optional: a transport without
+   * it cannot punch.
+   */
+  sendPunch?(address: Address, payload: Uint8Array): Promise<void>;
 }
 
 export type { Stream, Connection, ConnectionTransport };

@@ -1,6 +1,6 @@
 import type { Address, Clock, NodeId } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
-import type { NodeGraph, AddressSource } from '@node-network/nodegraph';
+import type { NodeGraph, AddressSource, PathKind } from '@node-network/nodegraph';
 import type { NodeConnection } from '@node-network/transport';
 import type { LookupContact, LookupResult } from '@node-network/discovery';
 import type { WireContact } from './handlers/ClosestNodesHandler.js';
@@ -69,7 +69,12 @@ class NodeDiscovery {
   }
 
   /** A connection to `nodeId` through `address` worked: remember both. */
-  public async remember(nodeId: NodeId, address: Address, source: AddressSource): Promise<void> {
+  public async remember(
+    nodeId: NodeId,
+    address: Address,
+    source: AddressSource,
+    path: PathKind = 'direct',
+  ): Promise<void> {
     if (identity.nodeIdEquals(nodeId, this.self)) return;
     const now = this.clock.wallTime();
     await this.graph.setAddress(
@@ -82,7 +87,7 @@ class NodeDiscovery {
         scope: isLocal(address) ? 'local' : 'global',
       },
       now,
-      { path: 'direct' },
+      { path },
     );
   }
 

@@ -1,4 +1,6 @@
 import type { Address, Clock, ConnectionTransport, NodeId } from '@node-network/network-interface';
+import type { NodeConnection } from '@node-network/transport';
+import { errors as baseErrors } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
 import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
 import type {
@@ -21,6 +23,7 @@ import {
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import {
+  signal as signalProtocol,
   NATBehaviourDetector,
   filteringFrom,
   probeFiltering,
@@ -35,6 +38,9 @@ import NodeDiscovery from './NodeDiscovery.js';
 import NATProbeInfoHandler from './handlers/NATProbeInfoHandler.js';
 import NATProbeService from './NATProbeService.js';
 import NodeMaintenance from './NodeMaintenance.js';
+import NodeSignalling from './NodeSignalling.js';
+import type { NodeSignallingConfig } from './NodeSignalling.js';
+import SignalHandler from './handlers/SignalHandler.js';
 import { parseSeedNodes } from './seeds.js';
 import type { SeedNodes } from './seeds.js';
 import type { MaintenanceReport, NodeMaintenanceConfig } from './NodeMaintenance.js';
@@ -44,6 +50,8 @@ import dns from 'node:dns';
 import type { Seed } from './seeds.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
+
+const signalErrors = signalProtocol.errors;
 
 type NodeNetworkOptions = {
   /**
@@ -98,7 +106,16 @@ type NodeNetworkOptions = {
   resolveHost?: (host: string) => Promise<Array<string>>;
   /** Limit of one lookup query to a peer (connect and answer), ms; default 5 s. */
   lookupTimeoutTime?: number;
-  /** Random bytes (refresh targets); default node:crypto. */
+  /**
+   * Signalling and hole punching (needs `keyPair`: signals are signed):
+   * a node that cannot be dialled directly is signalled through connected
+   * peers and punched. `false` turns it off (this node then neither asks
+   * for nor forwards signals).
+   */
+  signalling?: Partial<NodeSignallingConfig> | false;
+  /** Limit of the direct dial before signalling takes over, ms (default 3 s). */
+  directTimeoutTime?: number;
+  /** Random bytes (refresh targets, nonces); default node:crypto. */
   randomBytes?: (n: number) => Uint8Array;
   logger?: Logger;
 };
@@ -136,8 +153,12 @@ class NodeNetwork {
   protected unsubscribeInbound?: () => void;
   /** Set when a NodeGraph was given. */
   public readonly discovery?: NodeDiscovery;
+  /** Set when signalling is on (it needs our key pair). */
+  public readonly signalling?: NodeSignalling;
   /** Set when a NodeGraph was given and maintenance is on. */
   protected maintenance?: NodeMaintenance;
+  protected randomBytes = (n: number): Uint8Array =>
+    this.options.randomBytes?.(n) ?? new Uint8Array(crypto.randomBytes(n));
   protected onGraphDecision = (evt: Event) => {
     const d = (evt as graphEvents.EventNodeGraphDecision).detail;
     this.recordAudit({
@@ -212,6 +233,23 @@ class NodeNetwork {
       config: options.connectionConfig,
       logger: this.logger.getChild('NodeConnectionManager'),
     });
+    if (options.signalling !== false && options.keyPair != null) {
+      this.signalling = new NodeSignalling({
+        keyPair: options.keyPair,
+        network: options.network,
+        clock: this.clock,
+        manager: this.connectionManager,
+        candidates: () => this.ownCandidates(),
+        nat: () => ({
+          ipv4: this.natDetector.classification('ipv4'),
+          ipv6: this.natDetector.classification('ipv6'),
+        }),
+        randomBytes: this.randomBytes,
+        audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        config: options.signalling,
+        logger: this.logger.getChild('NodeSignalling'),
+      });
+    }
     this.seeds = parseSeedNodes(options.seedNodes ?? []);
     for (const seed of this.seeds) this.addAddresses(seed.nodeId, seed.addresses);
   }
@@ -236,6 +274,13 @@ class NodeNetwork {
         handlers: {
           lookupNode: new LookupNodeHandler({ lookup: (id) => this.addressesOf(id) }),
           natProbeInfo: new NATProbeInfoHandler({ info: () => this.natProbeService.info() }),
+          ...(this.signalling != null
+            ? {
+                signal: new SignalHandler({
+                  handle: (input, from, ctx) => this.signalling!.handle(input, from, ctx),
+                }),
+              }
+            : {}),
           ...(this.discovery != null
             ? {
                 closestNodes: new ClosestNodesHandler({
@@ -355,6 +400,44 @@ class NodeNetwork {
     await this.quicTransport?.stop();
   }
 
+  /**
+   * Where others may reach us, for signalling: our reflexive addresses
+   * (as peers see us, most seen first), then our sockets' own addresses (a
+   * wildcard socket: this machine's non-loopback, non-link-local addresses
+   * of that family).
+   */
+  protected ownCandidates(): Array<signalProtocol.Candidate> {
+    const out: Array<signalProtocol.Candidate> = [];
+    const add = (host: string, port: number, kind: signalProtocol.CandidateKind) => {
+      const a = addressUtils.tryParseAddress(addressUtils.formatAddress({ host, port }));
+      if (a == null || out.some((b) => b.host === a.host && b.port === a.port)) return;
+      out.push({ host: a.host, port: a.port, family: a.family, kind });
+    };
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      for (const text of this.natDetector.classification(family).publicAddresses.slice(0, 2)) {
+        const a = addressUtils.tryParseAddress(text);
+        if (a != null) add(a.host, a.port, 'reflexive');
+      }
+    }
+    for (const a of this.transport.localAddresses) {
+      if (a.host !== '0.0.0.0' && a.host !== '::') {
+        add(a.host, a.port, 'local');
+        continue;
+      }
+      for (const i of Object.values(os.networkInterfaces()).flat()) {
+        if (i == null || i.internal || (i.family === 'IPv4') !== (a.family === 'ipv4')) continue;
+        if (addressUtils.hostScope(i.address as any) === 'link-local') continue;
+        add(i.address, a.port, 'local');
+      }
+    }
+    return out.slice(0, signalProtocol.maxCandidates);
+  }
+
+  /** How a live connection was made. */
+  protected pathOf(connectionId: string): 'direct' | 'punched' {
+    return this.signalling?.isPunched(connectionId) ? 'punched' : 'direct';
+  }
+
   /** Our NodeId in its text form. */
   public get nodeIdEncoded(): string {
     return identity.encodeNodeId(this.nodeId);
@@ -393,7 +476,7 @@ class NodeNetwork {
       return {
         nodeId: text,
         connectionId: existing.connection.id,
-        path: 'direct',
+        path: this.pathOf(existing.connection.id),
         address: addressUtils.formatAddress(existing.connection.remoteAddress),
         durationMs: 0,
         reused: true,
@@ -412,30 +495,65 @@ class NodeNetwork {
     }
     if (toTry.length === 0) {
       toTry = await this.lookupViaPeers(id, ctx);
-      if (toTry.length === 0) {
+      if (toTry.length === 0 && this.signalling == null) {
         throw new errors.ErrorNodeNetworkNodeUnknown(
           `No address is known for ${text}, and none of our ${this.connectionManager.listConnections().length} connected peers knows one; pass addresses or add it as a seed node`,
         );
       }
     }
-    let nc;
-    try {
-      nc = await this.connectionManager.connect(id, toTry, ctx);
-    } catch (e) {
-      // The table's addresses for this node failed: GC drops them after a few such failures.
-      if (fromGraph && !ctx?.signal?.aborted) await this.discovery!.recordDialFailure(id, toTry, e);
-      throw e;
+    const total = typeof ctx?.timer === 'number' ? ctx.timer : undefined;
+    const remaining = () =>
+      total == null ? undefined : Math.max(1, total - (this.clock.now() - t0));
+    let nc: NodeConnection | undefined;
+    let path: 'direct' | 'punched' = 'direct';
+    let directError: Error | undefined;
+    if (toTry.length > 0) {
+      // With signalling to fall back on, the direct dial gets a short budget.
+      const directTimer =
+        this.signalling != null
+          ? Math.min(this.options.directTimeoutTime ?? 3_000, total ?? Infinity)
+          : total;
+      try {
+        nc = await this.connectionManager.connect(id, toTry, {
+          timer: directTimer,
+          signal: ctx?.signal,
+        });
+      } catch (e) {
+        // The table's addresses for this node failed: GC drops them after a few such failures.
+        if (fromGraph && !ctx?.signal?.aborted) {
+          await this.discovery!.recordDialFailure(id, toTry, e);
+        }
+        if (this.signalling == null || ctx?.signal?.aborted || !worthSignalling(e)) throw e;
+        directError = e as Error;
+      }
+    }
+    if (nc == null) {
+      try {
+        nc = (await this.signalling!.connect(id, { timer: remaining(), signal: ctx?.signal })).nc;
+        path = 'punched';
+      } catch (e) {
+        if (directError == null && e instanceof signalErrors.ErrorSignalNoRoute) {
+          throw new errors.ErrorNodeNetworkNodeUnknown(
+            `No address is known for ${text}, none of our connected peers knows one, and no signal route: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        throw new errors.ErrorNodeNetworkConnect(
+          `Cannot connect to ${text}: ${directError != null ? `direct: ${directError.message}; ` : ''}signalled: ${(e as Error).message}`,
+          { cause: e, data: { direct: directError?.message, signalled: (e as Error).message } },
+        );
+      }
     }
     if (given.length > 0) this.addAddresses(id, given);
     await this.discovery
-      ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup')
+      ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup', path)
       .catch((e) => this.logger.warn(`Could not record ${text}: ${(e as Error).message}`));
     // Learn our reflexive address from this peer, in the background.
     void this.learnReflexiveAddress(id).catch(() => {});
     return {
       nodeId: text,
       connectionId: nc.connection.id,
-      path: 'direct',
+      path,
       address: addressUtils.formatAddress(nc.connection.remoteAddress),
       durationMs: this.clock.now() - t0,
       reused: false,
@@ -501,7 +619,7 @@ class NodeNetwork {
     return new NodeMaintenance({
       graph,
       clock: this.clock,
-      randomBytes: this.options.randomBytes ?? ((n) => new Uint8Array(crypto.randomBytes(n))),
+      randomBytes: this.randomBytes,
       ping: (id, timer) =>
         this.ping(id, { timer }).then(
           () => true,
@@ -857,6 +975,16 @@ class NodeNetwork {
     this.logger.debug(`audit ${JSON.stringify(record)}`);
     this.dispatchEvent(new events.EventNodeNetworkAudit({ detail: record }));
   }
+}
+
+/** Whether a direct dial's failure leaves signalling worth trying (unreachable, not refused). */
+function worthSignalling(e: unknown): boolean {
+  return !(
+    e instanceof baseErrors.ErrorCancelled ||
+    e instanceof baseErrors.ErrorConnectionPeerRejected ||
+    e instanceof baseErrors.ErrorConnectionRejectedByPeer ||
+    e instanceof baseErrors.ErrorConnectionNodeIdMismatch
+  );
 }
 
 export default NodeNetwork;

@@ -17,11 +17,17 @@ class ErrorNodeNetworkNodeUnknown<T> extends baseErrors.ErrorConnectionDial<T> {
   static description = 'No address is known for the node';
 }
 
+/** `connect` found no path: the direct dial and signalling with punching both failed (data says how). */
+class ErrorNodeNetworkConnect<T> extends baseErrors.ErrorConnectionDial<T> {
+  static description = 'No path to the node';
+}
+
 class ErrorNodeNetworkNATProbe<T> extends ErrorNodeNetworkFacade<T> {
   static description = 'NAT probing is not possible with this peer';
 }
 
 export {
+  ErrorNodeNetworkConnect,
   ErrorNodeNetworkNATProbe,
   ErrorNodeNetworkFacade,
   ErrorNodeNetworkNotRunning,

@@ -5,7 +5,8 @@ import type { NATClassification } from '@node-network/signalling';
 type ConnectResult = {
   nodeId: string;
   connectionId: string;
-  path: 'direct';
+  /** `direct`: dialled; `punched`: signalled through peers, then a hole punched. */
+  path: 'direct' | 'punched';
   /** The peer's address as we reach it. */
   address: string;
   /** Wall time `connect` took, ms (0 when a live connection was reused). */

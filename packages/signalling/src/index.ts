@@ -22,3 +22,4 @@ export * as probeErrors from './probe/errors.js';
 export type { NATProbeServerStats, NATProbeServerOptions } from './probe/NATProbeServer.js';
 export type { ProbeRandom } from './probe/NATProber.js';
 export { maxDelayMs as probeMaxDelayMs } from './probe/messages.js';
+export * as signal from './signal/index.js';

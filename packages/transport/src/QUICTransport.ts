@@ -145,6 +145,35 @@ class QUICTransport implements ConnectionTransport {
   }
 
   /**
+   * Sends a punch datagram to `address` from the QUIC socket of its family
+   * (the one our connections use, so the NAT mapping it opens is QUIC's).
+   * At most 20 bytes: shorter than any QUIC header with our connection ids,
+   * so every QUIC socket drops it as "not QUIC".
+   */
+  @ready(new errors.ErrorTransportNotRunning())
+  public async sendPunch(address: Address, payload: Uint8Array): Promise<void> {
+    if (payload.byteLength === 0 || payload.byteLength > 20) {
+      throw new errors.ErrorTransportPunch(
+        `A punch payload is 1 to 20 bytes, got ${payload.byteLength}`,
+      );
+    }
+    const bound = this.bound.find((b) => b.address.family === address.family);
+    if (bound == null) {
+      throw new errors.ErrorTransportFamilyUnavailable(
+        `No ${address.family} socket is bound, cannot punch toward ${formatAddress(address)}`,
+      );
+    }
+    try {
+      await bound.socket.send(payload, address.port, address.host);
+    } catch (e) {
+      throw new errors.ErrorTransportPunch(
+        `Punch to ${formatAddress(address)} failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /**
    * Dials `nodeId` at `address` from the socket of the address's family.
    * The handshake proves the peer holds `nodeId`'s key and belongs to our
    * network; otherwise this rejects with a typed `ErrorConnectionDial`.

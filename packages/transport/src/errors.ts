@@ -21,6 +21,11 @@ class ErrorTransportBind<T> extends ErrorTransport<T> {
 }
 
 /** No socket of the address's family is bound, so it cannot be dialled. */
+/** A punch datagram could not be sent (bad payload, or the socket refused it). */
+class ErrorTransportPunch<T> extends baseErrors.ErrorNodeNetwork<T> {
+  static description = 'Could not send a punch datagram';
+}
+
 class ErrorTransportFamilyUnavailable<T> extends baseErrors.ErrorConnectionDial<T> {
   static description = 'No socket is bound for this address family';
 }
@@ -76,6 +81,7 @@ export {
   ErrorTransportNotRunning,
   ErrorTransportBind,
   ErrorTransportFamilyUnavailable,
+  ErrorTransportPunch,
   ErrorDialAddressFailed,
   ErrorDialAllAddressesFailed,
   ErrorDialNoAddresses,

@@ -19,10 +19,12 @@ type AuditRecord = {
     | 'nat-classification'
     | 'lookup'
     | 'nat-probe'
-    | 'nodegraph';
+    | 'nodegraph'
+    | 'signal'
+    | 'punch';
   nodeId?: string;
   address?: string;
-  path?: 'direct';
+  path?: 'direct' | 'punched';
   direction?: 'outbound' | 'inbound';
   outcome?: 'ok' | 'failed' | 'cancelled' | 'timeout';
   durationMs?: number;

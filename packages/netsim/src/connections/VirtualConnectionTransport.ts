@@ -124,6 +124,17 @@ class VirtualConnectionTransport implements ConnectionTransport {
     return () => this.handlers.delete(handler);
   }
 
+  /** Sends a punch datagram from the port of `address`'s family (the receiver drops it). */
+  public async sendPunch(address: Address, payload: Uint8Array): Promise<void> {
+    const port = this.ports.get(address.family);
+    if (!this.running || port == null) {
+      throw new ErrorNetsimTransport(
+        `No ${address.family} port is bound, cannot punch toward ${formatAddress(address)}`,
+      );
+    }
+    await port.send(payload, address);
+  }
+
   public dial(
     nodeId: NodeId,
     address: Address,
