@@ -215,6 +215,9 @@ class Lab {
     ]);
     await this.exec(this.inetNs, ['ip', 'link', 'set', peerName, 'master', 'br0', 'up']);
     await this.exec(ns, ['ip', 'link', 'set', ifName, 'up']);
+    // The upnp routers' 7.7.7.0/24 WANs share the bridge: everyone on it reaches them on-link (a
+    // high metric, so a upnp router's own connected route for its address wins).
+    await this.exec(ns, ['ip', 'route', 'add', '7.7.7.0/24', 'dev', ifName, 'metric', '500']);
   }
 
   /** A veth pair between two namespaces with an address on each end. */
@@ -399,6 +402,22 @@ class Lab {
         await ipt('-t', 'nat', '-N', 'MINIUPNPD-POSTROUTING');
         await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MINIUPNPD-POSTROUTING');
         await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE');
+        // The home router's firewall (see natRules' inputFirewall): nothing new from the WAN to the
+        // router itself, so unsolicited punches leave no conntrack entry that would move our mapping.
+        await ipt(
+          '-t',
+          'filter',
+          '-A',
+          'INPUT',
+          '-i',
+          'wan',
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'NEW',
+          '-j',
+          'DROP',
+        );
         await ipt('-t', 'filter', '-N', 'MINIUPNPD');
         await ipt(
           '-t',

@@ -29,7 +29,7 @@ const nodeSignallingConfigDefault: NodeSignallingConfig = {
   signalTimeoutTime: 8_000,
   punchDuration: 6_000,
   punchInterval: 100,
-  firstHopAttempts: 3,
+  firstHopAttempts: 8,
   rateLimits: {},
 };
 
