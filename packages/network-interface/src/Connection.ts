@@ -1,5 +1,5 @@
 import type { ContextTimedInput } from '@matrixai/contexts';
-import type { Address, NodeId, Unsubscribe } from './types.js';
+import type { Address, AddressFamily, NodeId, Unsubscribe } from './types.js';
 
 /**
  * One reliable, ordered, bidirectional byte stream on a connection.
@@ -70,6 +70,39 @@ interface ConnectionTransport {
    * it cannot punch.
    */
   sendPunch?(address: Address, payload: Uint8Array): Promise<void>;
+  /**
+   * Birthday punching from behind an endpoint-dependent (symmetric) NAT:
+   * binds `count` extra sockets of `family` (each gets its own NAT
+   * mapping), from which the caller sprays punches and, once one of them
+   * hears the peer, dials from it. Optional.
+   */
+  openPunchSockets?(family: AddressFamily, count: number): Promise<PunchSockets>;
 }
 
-export type { Stream, Connection, ConnectionTransport };
+/** Extra sockets for birthday punching (see `ConnectionTransport.openPunchSockets`). */
+interface PunchSockets {
+  /** How many sockets are bound (may be fewer than asked when the host ran out of ports). */
+  readonly count: number;
+  /** The local address socket `index` is bound to (undefined once handed to a connection or closed). */
+  localAddress(index: number): Address | undefined;
+  /** Sends `payload` (1 to 20 bytes) from every open socket to `address`. */
+  sendAll(address: Address, payload: Uint8Array): Promise<void>;
+  /** Called when socket `index` receives any datagram; `from` is its sender. */
+  onReceive(handler: (index: number, from: Address) => void): Unsubscribe;
+  /**
+   * Dials `nodeId` at `address` from socket `index`: the socket becomes the
+   * connection's (it lives as long as the connection), and is no longer one
+   * of these. The connection is not announced by `onConnection` (we dialled
+   * it); the caller adopts it.
+   */
+  dial(
+    index: number,
+    nodeId: NodeId,
+    address: Address,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<Connection>;
+  /** Closes every socket not handed to a connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type { Stream, Connection, ConnectionTransport, PunchSockets };

@@ -11,4 +11,5 @@ export type * from './Clock.js';
 export type * from './DatagramPort.js';
 export type * from './Connection.js';
 export * as errors from './errors.js';
+export { default as PunchSocketSet } from './PunchSocketSet.js';
 export { assertDatagramSendable, DatagramHandlers, formatIPv6, formatAddress } from './utils.js';

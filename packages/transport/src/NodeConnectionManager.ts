@@ -379,6 +379,23 @@ class NodeConnectionManager {
   }
 
   /**
+   * Takes a connection we dialled outside `connect` (from a punch socket)
+   * into the table, as `connect` does with its own dials.
+   */
+  @ready(new errors.ErrorTransportNotRunning())
+  public adoptDialled(connection: Connection, path: 'direct' | 'punched'): NodeConnection {
+    this.audit({
+      kind: 'connection-open',
+      direction: 'outbound',
+      nodeId: identity.encodeNodeId(connection.remoteNodeId),
+      address: formatAddress(connection.remoteAddress),
+      connectionId: connection.id,
+      path,
+    });
+    return this.adopt(connection);
+  }
+
+  /**
    * Takes a new verified connection into the table, resolving a duplicate
    * with the same rule on both sides: between connections dialled by
    * different sides, the one dialled by the lower NodeId wins; between two

@@ -1,7 +1,9 @@
 import type {
   Address,
+  AddressFamily,
   ConnectionTransport,
   NodeId,
+  PunchSockets,
   Unsubscribe,
 } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
@@ -12,13 +14,14 @@ import type {
   PeerIdentity,
 } from '@node-network/network-identity';
 import type { ListenAddress, TransportConfig } from './types.js';
-import { errors as baseErrors } from '@node-network/network-interface';
+import { errors as baseErrors, PunchSocketSet } from '@node-network/network-interface';
 import * as identity from '@node-network/network-identity';
 import { QUICClient, QUICServer, QUICSocket, errors as quicErrors } from '@matrixai/quic';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import QUICNodeConnection from './QUICNodeConnection.js';
+import UDPDatagramPort from './UDPDatagramPort.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 import { alpn, transportConfigDefault } from './config.js';
@@ -184,6 +187,53 @@ class QUICTransport implements ConnectionTransport {
     address: Address,
     ctx: Partial<ContextTimedInput> = {},
   ): Promise<QUICNodeConnection> {
+    return await this.dialFrom(nodeId, address, ctx);
+  }
+
+  /**
+   * Binds `count` extra UDP sockets of `family` (on the host our QUIC
+   * socket of that family is bound to) for birthday punching. Dialling from
+   * one closes it and binds a QUIC client socket on the same local port at
+   * once, so the connection goes out through the NAT mapping that socket
+   * opened; that socket lives and dies with the connection.
+   */
+  @ready(new errors.ErrorTransportNotRunning())
+  public async openPunchSockets(family: AddressFamily, count: number): Promise<PunchSockets> {
+    const bound = this.bound.find((b) => b.address.family === family);
+    if (bound == null) {
+      throw new errors.ErrorTransportFamilyUnavailable(
+        `No ${family} socket is bound, cannot open punch sockets`,
+      );
+    }
+    const ports: Array<UDPDatagramPort> = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        ports.push(await UDPDatagramPort.bind({ host: bound.address.host }));
+      }
+    } catch (e) {
+      await Promise.all(ports.map((p) => p.close()));
+      throw new errors.ErrorTransportBind(
+        `Cannot bind ${count} punch sockets on ${bound.address.host}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    return new PunchSocketSet({
+      ports,
+      dial: async (port, nodeId, address, ctx) => {
+        const local = port.localAddress;
+        await port.close();
+        return await this.dialFrom(nodeId, address, ctx, local);
+      },
+    });
+  }
+
+  /** Dials from our shared socket, or from a client socket of its own bound on `local`. */
+  protected async dialFrom(
+    nodeId: NodeId,
+    address: Address,
+    ctx: Partial<ContextTimedInput>,
+    local?: Address,
+  ): Promise<QUICNodeConnection> {
     const target = formatAddress(address);
     const nodeIdText = identity.encodeNodeId(nodeId);
     if (identity.nodeIdEquals(nodeId, this.nodeId)) {
@@ -209,7 +259,9 @@ class QUICTransport implements ConnectionTransport {
         {
           host: address.host,
           port: address.port,
-          socket: bound.socket,
+          ...(local == null
+            ? { socket: bound.socket }
+            : { localHost: local.host, localPort: local.port, ipv6Only: local.family === 'ipv6' }),
           crypto: {
             ops: {
               randomBytes: async (data: ArrayBuffer) => {

@@ -6,6 +6,7 @@ import type {
   Connection,
   ConnectionTransport,
   NodeId,
+  PunchSockets,
   TimerHandle,
   Unsubscribe,
 } from '@node-network/network-interface';
@@ -14,7 +15,11 @@ import type { SimHost } from '../Network.js';
 import type VirtualDatagramPort from '../VirtualDatagramPort.js';
 import type { Packet } from './packets.js';
 import type { VirtualConnectionConfig } from './VirtualConnection.js';
-import { errors as baseErrors, formatAddress } from '@node-network/network-interface';
+import {
+  errors as baseErrors,
+  formatAddress,
+  PunchSocketSet,
+} from '@node-network/network-interface';
 import VirtualConnection, { connectionConfigDefault } from './VirtualConnection.js';
 import { decodePacket, encodePacket } from './packets.js';
 import { ErrorNetsimTransport } from '../errors.js';
@@ -58,6 +63,8 @@ class VirtualConnectionTransport implements ConnectionTransport {
   protected net: Network;
   protected clock: Clock;
   protected ports = new Map<AddressFamily, VirtualDatagramPort>();
+  /** Punch sockets that connections were dialled from. */
+  protected extraPorts = new Set<VirtualDatagramPort>();
   protected unsubscribes: Array<Unsubscribe> = [];
   protected connections = new Map<number, VirtualConnection>();
   /** Inbound connections by the dialer's address and connection id (hello retransmissions). */
@@ -115,8 +122,9 @@ class VirtualConnectionTransport implements ConnectionTransport {
     }
     await Promise.all([...this.connections.values()].map((c) => c.close()));
     for (const u of this.unsubscribes.splice(0)) u();
-    await Promise.all([...this.ports.values()].map((p) => p.close()));
+    await Promise.all([...this.ports.values(), ...this.extraPorts].map((p) => p.close()));
     this.ports.clear();
+    this.extraPorts.clear();
   }
 
   public onConnection(handler: (connection: Connection) => void): Unsubscribe {
@@ -135,7 +143,46 @@ class VirtualConnectionTransport implements ConnectionTransport {
     await port.send(payload, address);
   }
 
+  /**
+   * Binds `count` extra ports of `family` for birthday punching; each
+   * carries connections like the main port once dialled from.
+   */
+  public async openPunchSockets(family: AddressFamily, count: number): Promise<PunchSockets> {
+    if (!this.running || !this.ports.has(family)) {
+      throw new ErrorNetsimTransport(`No ${family} port is bound, cannot open punch sockets`);
+    }
+    const ports: Array<VirtualDatagramPort> = [];
+    for (let i = 0; i < count; i++) ports.push(this.net.bind(this.host, family, 0));
+    return new PunchSocketSet({
+      ports,
+      dial: (port, nodeId, address, ctx) => {
+        // From now on the port carries a connection: route its packets and close it with us.
+        const p = port as VirtualDatagramPort;
+        this.unsubscribes.push(p.onDatagram((data, from) => this.receive(p, data, from)));
+        this.extraPorts.add(p);
+        return this.dialFrom(p, nodeId, address, ctx);
+      },
+    });
+  }
+
   public dial(
+    nodeId: NodeId,
+    address: Address,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<Connection> {
+    const port = this.ports.get(address.family);
+    if (port == null && this.running) {
+      return Promise.reject(
+        new ErrorNetsimTransport(
+          `No ${address.family} port is bound, cannot dial ${hex(nodeId).slice(0, 12)}… at ${formatAddress(address)}`,
+        ),
+      );
+    }
+    return this.dialFrom(port!, nodeId, address, ctx);
+  }
+
+  protected dialFrom(
+    port: VirtualDatagramPort,
     nodeId: NodeId,
     address: Address,
     ctx: Partial<ContextTimedInput> = {},
@@ -144,12 +191,6 @@ class VirtualConnectionTransport implements ConnectionTransport {
     if (!this.running) {
       return Promise.reject(
         new baseErrors.ErrorConnectionTransportNotRunning('Transport is not running'),
-      );
-    }
-    const port = this.ports.get(address.family);
-    if (port == null) {
-      return Promise.reject(
-        new ErrorNetsimTransport(`No ${address.family} port is bound, cannot dial ${where}`),
       );
     }
     if (ctx.signal?.aborted) {

@@ -147,6 +147,53 @@ function testConnectionCompliance(name: string, harness: ConnectionHarness): voi
       await c.close();
     });
 
+    test('punch sockets: one hears a punch, and a dial from it comes from its port', async () => {
+      const { dialer, listener, listenerAddress } = pair;
+      if (dialer.openPunchSockets == null || listener.sendPunch == null) return;
+      const family = listenerAddress.family;
+      const sockets = await dialer.openPunchSockets(family, 4);
+      try {
+        expect(sockets.count).toBe(4);
+        const local = sockets.localAddress(2)!;
+        expect(local.family).toBe(family);
+        const heard = new Promise<{ index: number; from: Address }>((resolve) => {
+          const off = sockets.onReceive((index, from) => {
+            off();
+            resolve({ index, from });
+          });
+        });
+        await sockets.sendAll(listenerAddress, new Uint8Array([0, 1, 2, 3]));
+        await listener.sendPunch(local, new Uint8Array([0, 9, 9, 9]));
+        const h = await heard;
+        expect(h.index).toBe(2);
+        expect(h.from.port).toBe(listenerAddress.port);
+        const inbound = nextConnection(listener);
+        const c = await sockets.dial(2, listener.nodeId, h.from, { timer: 5000 });
+        const s = await inbound;
+        expect(s.remoteAddress.port).toBe(local.port);
+        expect(c.initiator).toBe('local');
+        echo(s);
+        const stream = await c.openStream();
+        const data = pattern(1000, 7);
+        const [, back] = await Promise.all([writeAll(stream, data), readAll(stream.readable)]);
+        expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+        // A socket handed to a connection is no longer the set's.
+        expect(sockets.localAddress(2)).toBeUndefined();
+        await expect(sockets.dial(2, listener.nodeId, h.from)).rejects.toBeInstanceOf(
+          errors.ErrorConnectionDial,
+        );
+        await sockets.close();
+        await expect(sockets.dial(0, listener.nodeId, h.from)).rejects.toBeInstanceOf(
+          errors.ErrorConnectionDial,
+        );
+        // The connection outlives the set.
+        expect(c.closed).toBe(false);
+        await c.close();
+      } finally {
+        await sockets.close();
+      }
+    });
+
     test('dialling the wrong NodeId fails with a dial error', async () => {
       await expect(
         pair.dialer.dial(pair.otherNodeId, pair.listenerAddress, { timer: 5000 }),
