@@ -67,7 +67,7 @@ async function bounded<T>(n: number, tasks: Array<() => Promise<T>>): Promise<Ar
 async function runNetnsMatrix({
   kinds = allKinds,
   concurrency = 4,
-  connectTimeoutTime = 8_000,
+  connectTimeoutTime = 20_000,
 }: {
   kinds?: ReadonlyArray<Kind>;
   concurrency?: number;

@@ -11,6 +11,8 @@ import { allPairs, kinds as allKinds, summarise } from './types.js';
 import { natSummary, tryConnect } from './utils.js';
 
 type SimNode = { nn: NodeNetwork; transport: VirtualConnectionTransport; host: SimHost };
+/** Facade options a world's node may override. */
+type NodeOptions = Partial<Parameters<typeof NodeNetwork.createNodeNetwork>[0]>;
 
 /**
  * Public helper nodes (seeds and observers), outside the sites' ranges: three
@@ -72,9 +74,14 @@ class SimWorld {
   }
 
   /** A node behind a NAT of `kind`, seeded with the helpers. */
-  public async addSiteNode(kind: Kind, index: number, name: string): Promise<SimNode> {
+  public async addSiteNode(
+    kind: Kind,
+    index: number,
+    name: string,
+    options: NodeOptions = {},
+  ): Promise<SimNode> {
     const { host } = addSite(this.network, kind, { index, name });
-    return this.addNode(host, 0, name);
+    return this.addNode(host, 0, name, undefined, options);
   }
 
   /** Learns the node's NAT from every helper of a family it has (`NodeNetwork.observeNat`). */
@@ -99,6 +106,7 @@ class SimWorld {
     port: number,
     name: string,
     natProbeServers?: Array<NATProbeServerConfig>,
+    options: NodeOptions = {},
   ): Promise<SimNode> {
     const keyPair = identity.keyPairFromSeed(seedBytes(`${this.seed}/${name}`));
     const transport = new VirtualConnectionTransport({
@@ -129,6 +137,7 @@ class SimWorld {
           p,
         ),
       logger: this.logger.getChild(name),
+      ...options,
     });
     const node = { nn, transport, host };
     this.nodes.push(node);
@@ -153,7 +162,7 @@ async function runSimPair(
   b: Kind,
   seed: number,
   logger: Logger,
-  connectTimeoutTime = 10_000,
+  connectTimeoutTime = 20_000,
 ): Promise<PairResult> {
   const world = new SimWorld(seed, logger);
   try {
@@ -198,4 +207,4 @@ async function runSimMatrix({
   return { lab: 'sim', pairs, summary: summarise(pairs), nat, wallMs: performance.now() - t0 };
 }
 
-export { runSimMatrix, runSimPair, classifySimKind, SimWorld };
+export { seedBytes, runSimMatrix, runSimPair, classifySimKind, SimWorld };

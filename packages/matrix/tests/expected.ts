@@ -39,25 +39,17 @@ function directReachable(a: Kind, b: Kind): boolean {
   return v4(a) && v4(b) && (b === 'open' || b === 'full-cone');
 }
 
-/** Kinds whose NAT filters by address and port (a symmetric peer's random port cannot be guessed yet). */
-const portFiltering: ReadonlyArray<Kind> = ['port-restricted', 'upnp', 'double-nat', 'symmetric'];
-
 /**
  * The path a connection from `a` to `b` must take today: `direct` when a
- * direct dial works; `punched` when both have IPv4 and UDP, unless one side
- * is symmetric and the other filters by port (that needs port guessing or a
- * relay); otherwise none.
+ * direct dial works; `punched` when both have IPv4 and UDP, unless both are
+ * symmetric (endpoint-dependent on both sides needs a relay; one symmetric
+ * side against a port-filtering one is a birthday punch); otherwise none.
  */
 function expectedPath(a: Kind, b: Kind): 'direct' | 'punched' | null {
   if (directReachable(a, b)) return 'direct';
   if (a === 'udp-blocked' || b === 'udp-blocked') return null;
   if (a === 'ipv6-only' || b === 'ipv6-only') return null;
-  if (
-    (a === 'symmetric' && portFiltering.includes(b)) ||
-    (b === 'symmetric' && portFiltering.includes(a))
-  ) {
-    return null;
-  }
+  if (a === 'symmetric' && b === 'symmetric') return null;
   return 'punched';
 }
 

@@ -5,20 +5,17 @@ import type { AuditRecord, NodeConnection, NodeConnectionManager } from '@node-n
 import type { NATClassification } from '@node-network/signalling';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
-import { errors as baseErrors } from '@node-network/network-interface';
 import { signal } from '@node-network/signalling';
 import { addresses as addressUtils } from '@node-network/transport';
+import HolePuncher, { holePuncherConfigDefault, punchPayload } from './HolePuncher.js';
+import type { HolePuncherConfig } from './HolePuncher.js';
 
 type Candidate = signal.Candidate;
 type NATHint = signal.NATHint;
 
-type NodeSignallingConfig = {
+type NodeSignallingConfig = HolePuncherConfig & {
   /** Limit of the whole signal exchange (request out, answer back), ms. */
   signalTimeoutTime: number;
-  /** How long each side punches and dials after the answer, ms. */
-  punchDuration: number;
-  /** Time between punch datagrams to each candidate, ms. */
-  punchInterval: number;
   /** First hops tried in turn when one has no route to the target. */
   firstHopAttempts: number;
   /** Rate limits on the signals this node forwards or answers. */
@@ -26,20 +23,11 @@ type NodeSignallingConfig = {
 };
 
 const nodeSignallingConfigDefault: NodeSignallingConfig = {
+  ...holePuncherConfigDefault,
   signalTimeoutTime: 8_000,
-  punchDuration: 6_000,
-  punchInterval: 100,
   firstHopAttempts: 8,
   rateLimits: {},
 };
-
-/** A punch datagram: 12 bytes starting with 0 (never a QUIC or netsim packet), then a tag and 8 random bytes. */
-function punchPayload(random: Uint8Array): Uint8Array {
-  const p = new Uint8Array(12);
-  p.set([0x00, 0x50, 0x4e, 0x01]);
-  p.set(random.subarray(0, 8), 4);
-  return p;
-}
 
 function distance(a: NodeId, b: NodeId): bigint {
   let d = 0n;
@@ -72,9 +60,7 @@ class NodeSignalling {
   protected logger: Logger;
   protected limiter: InstanceType<typeof signal.RateLimiter>;
   protected replay: InstanceType<typeof signal.ReplayGuard>;
-  protected punching = new Map<string, Promise<NodeConnection>>();
-  /** Live connections that punching made (by connection id). */
-  protected punched = new Set<string>();
+  protected puncher: HolePuncher;
 
   public constructor({
     keyPair,
@@ -111,11 +97,20 @@ class NodeSignalling {
     this.logger = logger ?? new Logger(this.constructor.name);
     this.limiter = new signal.RateLimiter(this.config.rateLimits);
     this.replay = new signal.ReplayGuard({});
+    this.puncher = new HolePuncher({
+      clock,
+      manager,
+      ourNat: () => this.natHints(),
+      mappingLifetime: () => this.nat().ipv4.mappingLifetime,
+      randomBytes,
+      audit,
+      config: this.config,
+    });
   }
 
   /** Whether punching made this live connection. */
   public isPunched(connectionId: string): boolean {
-    return this.punched.has(connectionId);
+    return this.puncher.isPunched(connectionId);
   }
 
   protected get self(): NodeId {
@@ -145,7 +140,7 @@ class NodeSignalling {
   public async connect(
     target: NodeId,
     ctx: Partial<ContextTimedInput> = {},
-  ): Promise<{ nc: NodeConnection; via: NodeId; hops: number }> {
+  ): Promise<{ nc: NodeConnection; via: NodeId }> {
     const targetText = identity.encodeNodeId(target);
     const peers = this.manager
       .listConnections()
@@ -160,25 +155,42 @@ class NodeSignalling {
     // on); when it has no route, the next closest, up to `firstHopAttempts`.
     peers.sort((a, b) => (distance(a, target) < distance(b, target) ? -1 : 1));
     const t0 = this.clock.now();
+    const left = () =>
+      typeof ctx.timer === 'number' ? ctx.timer - (this.clock.now() - t0) : undefined;
     let lastError: Error | undefined;
+    let answered: { answer: signal.SignalAnswer; via: NodeId } | undefined;
     for (const via of peers.slice(0, this.config.firstHopAttempts)) {
-      const left = typeof ctx.timer === 'number' ? ctx.timer - (this.clock.now() - t0) : undefined;
-      if (left != null && left <= 0) break;
+      const l = left();
+      if (l != null && l <= 0) break;
       try {
-        return await this.connectVia(target, via, { timer: left, signal: ctx.signal });
+        answered = {
+          answer: await this.signalVia(target, via, { timer: l, signal: ctx.signal }),
+          via,
+        };
+        break;
       } catch (e) {
         lastError = e as Error;
-        if (!(e instanceof signal.errors.ErrorSignalNoRoute) && !isRemoteNoRoute(e)) throw e;
+        // A refusal (rate limit, a bad signal) is final; no route or a broken first hop is not.
+        if (ctx.signal?.aborted || isRefusal(e)) throw e;
       }
     }
-    throw lastError!;
+    if (answered == null) throw lastError!;
+    const { answer, via } = answered;
+    const theirs = [...answer.candidates, ...answer.observed];
+    const l = left();
+    const nc = await this.puncher.punch(target, theirs, answer.nat, {
+      timer: Math.max(1, Math.min(l ?? Infinity, this.puncher.duration(answer.nat))),
+      signal: ctx.signal,
+    });
+    return { nc, via };
   }
 
-  protected async connectVia(
+  /** Sends a signal request for `target` to our peer `via`; resolves with the checked answer. */
+  protected async signalVia(
     target: NodeId,
     via: NodeId,
     ctx: Partial<ContextTimedInput>,
-  ): Promise<{ nc: NodeConnection; via: NodeId; hops: number }> {
+  ): Promise<signal.SignalAnswer> {
     const targetText = identity.encodeNodeId(target);
     const viaText = identity.encodeNodeId(via);
     const request = signal.createSignalRequest({
@@ -197,7 +209,10 @@ class NodeSignalling {
     );
     let answer: signal.SignalAnswer;
     try {
-      const nc = this.manager.getConnection(via)!;
+      const nc = this.manager.getConnection(via);
+      if (nc == null) {
+        throw new signal.errors.ErrorSignalNoRoute(`The connection to ${viaText} closed`);
+      }
       const wire = await nc.rpc.unary<any, any>('signal', signal.encodeSignalRequest(request), {
         timer,
         signal: ctx.signal,
@@ -225,17 +240,9 @@ class NodeSignalling {
       nodeId: targetText,
       outcome: 'ok',
       durationMs: this.clock.now() - t0,
-      detail: `answered via ${viaText}; their candidates ${describe(theirs)}; their NAT ${describeNat(answer.nat)}; punching in ${answer.punchDelayMs} ms`,
+      detail: `answered via ${viaText}; their candidates ${describe(theirs)}; their NAT ${describeNat(answer.nat)}; punching in ${answer.punchDelayMs} ms (${describePlanShort(this.puncher.plan(answer.nat))})`,
     });
-    const remaining =
-      typeof ctx.timer === 'number'
-        ? Math.max(1, ctx.timer - (this.clock.now() - t0))
-        : this.config.punchDuration;
-    const nc = await this.punch(target, theirs, {
-      timer: Math.min(remaining, this.config.punchDuration),
-      signal: ctx.signal,
-    });
-    return { nc, via, hops: 1 };
+    return answer;
   }
 
   /**
@@ -309,7 +316,9 @@ class NodeSignalling {
         detail: `signalled by ${sourceText} through ${request.hops} hops (${request.path.map((p) => identity.encodeNodeId(p)).join(' > ') || 'direct'}); their candidates ${describe(theirs)}; their NAT ${describeNat(request.nat)}`,
       });
       // Punch and dial back in the background: the first path either way wins.
-      void this.punch(request.source, theirs, { timer: this.config.punchDuration }).catch(() => {});
+      void this.puncher
+        .punch(request.source, theirs, request.nat, { timer: this.puncher.duration(request.nat) })
+        .catch(() => {});
       return signal.encodeSignalAnswer(answer);
     }
     const route = signal.nextHop({
@@ -357,129 +366,24 @@ class NodeSignalling {
     });
     return signal.encodeSignalAnswer(answer);
   }
-
-  /**
-   * Punches toward every candidate of `nodeId` (a datagram each
-   * `punchInterval`) while dialling them; resolves with the first
-   * connection to `nodeId` either way (our dial or theirs).
-   */
-  protected punch(
-    nodeId: NodeId,
-    candidates: ReadonlyArray<Candidate>,
-    ctx: Partial<ContextTimedInput>,
-  ): Promise<NodeConnection> {
-    const key = identity.encodeNodeId(nodeId);
-    const running = this.punching.get(key);
-    if (running != null) return running;
-    const p = this.punchOnce(nodeId, candidates, ctx).finally(() => this.punching.delete(key));
-    this.punching.set(key, p);
-    return p;
-  }
-
-  protected punchOnce(
-    nodeId: NodeId,
-    candidates: ReadonlyArray<Candidate>,
-    ctx: Partial<ContextTimedInput>,
-  ): Promise<NodeConnection> {
-    const transport = this.manager.transport;
-    const families = new Set(transport.localAddresses.map((a) => a.family));
-    const targets: Array<Address> = [];
-    for (const c of candidates) {
-      const a = addressUtils.tryParseAddress(addressUtils.formatAddress(c));
-      if (a == null || !families.has(a.family) || a.port === 0) continue;
-      if (!targets.some((b) => addressUtils.addressEquals(a, b))) targets.push(a);
-    }
-    const timeout = typeof ctx.timer === 'number' ? ctx.timer : this.config.punchDuration;
-    const text = identity.encodeNodeId(nodeId);
-    const t0 = this.clock.now();
-    return new Promise<NodeConnection>((resolve, reject) => {
-      if (targets.length === 0) {
-        reject(new baseErrors.ErrorConnectionDial(`${text} gave no candidate of a family we have`));
-        return;
-      }
-      let done = false;
-      const abort = new AbortController();
-      const payload = punchPayload(this.randomBytes(8));
-      let sent = 0;
-      let tick: { cancel(): void } | undefined;
-      const sendAll = () => {
-        if (done) return;
-        for (const a of targets) {
-          sent++;
-          void transport.sendPunch?.(a, payload).catch(() => {});
-        }
-        if (this.manager.getConnection(nodeId) != null) return finish();
-        tick = this.clock.setTimer(this.config.punchInterval, sendAll);
-      };
-      const deadline = this.clock.setTimer(timeout, () =>
-        finish(
-          new baseErrors.ErrorTimeout(
-            `No path to ${text} opened after ${timeout} ms of punching toward ${targets.map(addressUtils.formatAddress).join(' ')}`,
-          ),
-        ),
-      );
-      const unsubscribe = transport.onConnection((c) => {
-        if (identity.nodeIdEquals(c.remoteNodeId, nodeId)) {
-          // Adopted by the manager in the same turn.
-          this.clock.setTimer(0, () => finish());
-        }
-      });
-      const onAbort = () =>
-        finish(new baseErrors.ErrorCancelled(`Punching toward ${text} was cancelled`));
-      ctx.signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (error?: Error) => {
-        if (done) return;
-        const nc = this.manager.getConnection(nodeId);
-        if (error == null && nc == null) return;
-        done = true;
-        tick?.cancel();
-        deadline.cancel();
-        unsubscribe();
-        ctx.signal?.removeEventListener('abort', onAbort);
-        abort.abort();
-        const durationMs = this.clock.now() - t0;
-        if (nc != null) {
-          this.audit({
-            kind: 'punch',
-            nodeId: text,
-            outcome: 'ok',
-            path: 'punched',
-            address: addressUtils.formatAddress(nc.connection.remoteAddress),
-            connectionId: nc.connection.id,
-            durationMs,
-            detail: `${nc.connection.initiator === 'local' ? 'our dial' : 'their dial'} got through after ${sent} punch datagrams to ${targets.map(addressUtils.formatAddress).join(' ')}`,
-          });
-          const id = nc.connection.id;
-          this.punched.add(id);
-          nc.connection.onClose(() => this.punched.delete(id));
-          resolve(nc);
-        } else {
-          this.audit({
-            kind: 'punch',
-            nodeId: text,
-            outcome: error instanceof baseErrors.ErrorCancelled ? 'cancelled' : 'failed',
-            path: 'punched',
-            durationMs,
-            error: { name: error!.name, message: error!.message },
-            detail: `${sent} punch datagrams to ${targets.map(addressUtils.formatAddress).join(' ')}`,
-          });
-          reject(error);
-        }
-      };
-      sendAll();
-      this.manager
-        .connect(nodeId, targets, { timer: timeout, signal: abort.signal })
-        .then(() => finish())
-        .catch(() => {
-          // Their dial may still get through; the deadline decides.
-        });
-    });
-  }
 }
 
-/** A hop's `ErrorSignalNoRoute`, as it arrives over RPC. */
-function isRemoteNoRoute(e: unknown): boolean {
-  return /ErrorSignalNoRoute/.test(`${(e as Error)?.message} ${(e as any)?.cause?.name}`);
+/** A signal refused by a hop or the target (other than for want of a route), locally or over RPC. */
+function isRefusal(e: unknown): boolean {
+  if (e instanceof signal.errors.ErrorSignalNoRoute) return false;
+  if (e instanceof signal.errors.ErrorSignal) return true;
+  const text = `${(e as Error)?.name} ${(e as Error)?.message} ${(e as any)?.cause?.name}`;
+  return /ErrorSignal(?!NoRoute)/.test(text) && !/ErrorSignalNoRoute/.test(text);
+}
+
+function describePlanShort(plan: signal.PunchPlan): string {
+  return plan.kind === 'open-sockets'
+    ? `birthday: we open ${plan.sockets} sockets`
+    : plan.kind === 'probe-ports'
+      ? `birthday: we probe ${plan.probes} ports (${plan.order})`
+      : plan.kind === 'both-dependent'
+        ? 'both NATs endpoint-dependent'
+        : 'simple';
 }
 
 function describe(cs: ReadonlyArray<Candidate>): string {

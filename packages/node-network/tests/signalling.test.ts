@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import { describe, test, expect, afterEach } from '@jest/globals';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
-import { Network, VirtualConnectionTransport, addSite } from '@node-network/netsim';
+import type { SimHost } from '@node-network/netsim';
+import { Network, VirtualConnectionTransport, addSite, natConfigs } from '@node-network/netsim';
 import { signal } from '@node-network/signalling';
 import NodeNetwork from '../src/NodeNetwork.js';
 
@@ -24,14 +25,16 @@ function world(seed: number) {
   cleanup.push(network.clock.autoRun());
   let sites = 0;
   const add = async (
-    where: { kind: NATKind } | { ip: string },
+    where: { kind: NATKind } | { ip: string } | { host: SimHost },
     keyPair = identity.generateKeyPair(),
     options: Partial<Parameters<typeof NodeNetwork.createNodeNetwork>[0]> = {},
   ): Promise<SimNode> => {
     const host =
-      'ip' in where
-        ? network.addHost({ name: where.ip, ipv4: where.ip })
-        : addSite(network, where.kind, { index: ++sites + 10 }).host;
+      'host' in where
+        ? where.host
+        : 'ip' in where
+          ? network.addHost({ name: where.ip, ipv4: where.ip })
+          : addSite(network, where.kind, { index: ++sites + 10 }).host;
     const t = new VirtualConnectionTransport({
       network,
       host,
@@ -44,6 +47,8 @@ function world(seed: number) {
       transport: t,
       clock: network.clock,
       logger,
+      bindDatagramPort: async ({ host: ip, port: p, family }) =>
+        network.bind(ip === '0.0.0.0' ? host : network.hostByAddress(ip), family, p),
       ...options,
     });
     cleanup.push(async () => {
@@ -75,15 +80,23 @@ describe('signalling and hole punching on netsim', () => {
     ['double-nat', 'port-restricted'],
     ['symmetric', 'restricted'],
     ['full-cone', 'symmetric'],
+    // Birthday punching: one NAT endpoint-dependent with random ports, the other port-restricted.
+    ['symmetric', 'port-restricted'],
+    ['port-restricted', 'symmetric'],
+    ['double-nat', 'symmetric'],
   ] as Array<[NATKind, NATKind]>)(
     '%s to %s: signalled through a public node, then punched',
     async (ka, kb) => {
       const w = world(7);
-      const h = await w.add({ ip: '198.51.100.1' });
-      const hAddr = [`${h.nn.nodeIdEncoded}@198.51.100.1:1314`];
+      // Three public helpers: NAT detection forms a belief from three observers.
+      const hs = [];
+      for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+        hs.push(await w.add({ ip }));
+      }
+      const hAddr = hs.map((h, i) => `${h.nn.nodeIdEncoded}@198.51.100.${i + 1}:1314`);
       const a = await w.add({ kind: ka }, undefined, { seedNodes: hAddr });
       const b = await w.add({ kind: kb }, undefined, { seedNodes: hAddr });
-      for (const x of [a, b]) await x.nn.observeNat([h.nn.nodeId]);
+      for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
       // a knows nothing of b but its NodeId; the helper knows where b is and is connected to it.
       const r = await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 15_000 });
       expect(r.path).toBe('punched');
@@ -99,6 +112,27 @@ describe('signalling and hole punching on netsim', () => {
       ).toBe(true);
       const punch = a.nn.status().audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
       expect(punch?.path).toBe('punched');
+      if (
+        [ka, kb].includes('symmetric') &&
+        [ka, kb].some((k) => /port-restricted|double-nat/.test(k))
+      ) {
+        // Birthday punching: the symmetric side dialled from one of its extra sockets.
+        const sym = ka === 'symmetric' ? a : b;
+        const other = sym === a ? b : a;
+        const symPunch = sym.nn
+          .status()
+          .audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
+        expect(symPunch?.detail).toMatch(
+          /^our dial from an extra socket got through; our NAT is endpoint-dependent \(random ports\): 256 extra sockets/,
+        );
+        expect(symPunch?.detail).toMatch(/256 extra sockets opened, [1-9]\d* heard the peer/);
+        const otherPunch = other.nn
+          .status()
+          .audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
+        expect(otherPunch?.detail).toMatch(
+          /their NAT is endpoint-dependent: probing 2048 of its ports \(random\); .* [1-9]\d* ports probed/,
+        );
+      }
       // Reusing the connection says how it was made.
       expect((await a.nn.connect(b.nn.nodeIdEncoded)).path).toBe('punched');
     },
@@ -267,5 +301,51 @@ describe('signalling and hole punching on netsim', () => {
     await c.nn.observeNat([h.nn.nodeId]);
     const r = await c.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 15_000 });
     expect(r.nodeId).toBe(b.nn.nodeIdEncoded);
+  }, 60_000);
+
+  test('a punched connection is kept alive at the interval our measured mapping lifetime asks for', async () => {
+    // NATs whose idle mappings live 4 s: shorter than the transport's 10 s keepalive.
+    const w = world(11);
+    const network = w.network;
+    network.addHost({ name: 'h-alt', ipv4: '198.51.100.21' });
+    const h = (
+      await w.add({ ip: '198.51.100.1' }, undefined, {
+        natProbeServers: [
+          { host: '198.51.100.1', port: 3478, otherPort: 3479, otherHost: '198.51.100.21' },
+        ],
+      })
+    ).nn;
+    const site = (i: number) => {
+      const box = network.addNat({
+        name: `r${i}`,
+        publicIpv4: `203.0.113.${i}`,
+        config: { ...natConfigs['port-restricted'], mappingLifetime: 4_000 },
+      });
+      return network.addHost({ name: `n${i}`, ipv4: '198.18.0.2', behind: box });
+    };
+    const seeds = [`${h.nodeIdEncoded}@198.51.100.1:1314`];
+    const a = (await w.add({ host: site(1) }, undefined, { seedNodes: seeds })).nn;
+    const b = (await w.add({ host: site(2) }, undefined, { seedNodes: seeds })).nn;
+    await a.connect(h.nodeId);
+    await b.connect(h.nodeId);
+    const life = await a.measureMappingLifetime(h.nodeId, {
+      intervals: [1_000, 2_000, 3_000, 6_000],
+    });
+    expect(life.aliveAt).toBe(3_000);
+    expect(life.deadAt).toBe(6_000);
+    expect(a.status().nat.ipv4.mappingLifetime?.recommendedKeepAliveMs).toBe(
+      life.recommendedKeepAliveMs,
+    );
+    const r = await a.connect(b.nodeIdEncoded, undefined, { timer: 15_000 });
+    expect(r.path).toBe('punched');
+    const punch = a.status().audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
+    expect(punch?.detail).toContain(
+      `keepalive every ${life.recommendedKeepAliveMs} ms (our NAT's mappings live 3000 ms idle)`,
+    );
+    // A minute of silence from the application: the same connection still carries RPC.
+    await new Promise<void>((resolve) => network.clock.setTimer(60_000, resolve));
+    const again = await a.connect(b.nodeIdEncoded);
+    expect(again.connectionId).toBe(r.connectionId);
+    expect(await a.ping(b.nodeId, { timer: 2_000 })).toBeGreaterThan(0);
   }, 60_000);
 });

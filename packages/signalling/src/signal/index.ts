@@ -9,3 +9,11 @@ export type { BucketConfig } from './RateLimiter.js';
 export { default as ReplayGuard } from './ReplayGuard.js';
 export { nextHop, closerThan } from './routing.js';
 export * as errors from './errors.js';
+export {
+  planPunch,
+  birthdayProbability,
+  probePorts,
+  portSpaceDefault,
+  punchStrategyConfigDefault,
+} from './strategy.js';
+export type { PunchPlan, PunchStrategyConfig } from './strategy.js';
