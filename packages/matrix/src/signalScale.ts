@@ -17,6 +17,8 @@ type SignalScaleOptions = {
   pairs?: number;
   /** Pairs connecting at once. */
   concurrency?: number;
+  /** Nodes start building their overlay at random within this time, ms. */
+  joinSpreadTime?: number;
   seed?: number;
   logger?: Logger;
 };
@@ -28,7 +30,14 @@ type SignalScaleResult = {
   open: number;
   kinds: ReadonlyArray<Kind>;
   /** Overlay connections the nodes asked for (closest plus one per bucket), and how many opened. */
-  overlay: { wanted: number; opened: number; failed: number; virtualMs: number };
+  overlay: {
+    wanted: number;
+    opened: number;
+    failed: number;
+    /** Signals refused by a rate limit and sent again after the time it named. */
+    rateLimitedRetries: number;
+    virtualMs: number;
+  };
   pairs: number;
   connected: number;
   failed: number;
@@ -87,6 +96,7 @@ async function runSignalScale({
   closest = 8,
   pairs = 200,
   concurrency = 25,
+  joinSpreadTime = 20_000,
   seed = 1,
   logger = new Logger('signal-scale', LogLevel.ERROR),
 }: SignalScaleOptions = {}): Promise<SignalScaleResult> {
@@ -99,7 +109,13 @@ async function runSignalScale({
     const kindOf = (i: number): Kind => (i < open ? 'open' : kinds[(i - open) % kinds.length]);
     const list: Array<Awaited<ReturnType<SimWorld['addSiteNode']>>> = [];
     for (let i = 0; i < nodes; i++) {
-      list.push(await world.addSiteNode(kindOf(i), i + 1, `n${i}`, { auditLimit: 5_000 }));
+      list.push(
+        await world.addSiteNode(kindOf(i), i + 1, `n${i}`, {
+          auditLimit: 5_000,
+          // Overlay connections are long-lived (as a NATed node keeps its table's), not idle-closed.
+          connectionConfig: { connectionIdleTimeoutTime: 3_600_000 },
+        }),
+      );
     }
     const helpers4 = world.helpers.filter((h) => h.host.ipv4 != null);
     const ids = list.map((n) => big(n.nn.nodeId));
@@ -136,21 +152,38 @@ async function runSignalScale({
     const v0 = clock.now();
     let opened = 0;
     let overlayFailed = 0;
+    let overlayRetries = 0;
     let wantedCount = 0;
     for (const s of wanted.values()) wantedCount += s.size;
+    const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimer(ms, resolve));
     await Promise.all(
       [...wanted.entries()].map(async ([i, js]) => {
+        // Nodes join over `joinSpreadTime`, as a real network's do, not all in one instant.
+        await sleep(random.int(0, joinSpreadTime));
         for (const j of js) {
-          try {
-            const target = list[j].nn.nodeId;
-            if (kindOf(j) === 'open') {
-              await list[i].nn.connect(target, list[j].transport.localAddresses.map(formatAddress));
-            } else {
-              await list[i].nn.signalling!.connect(target, { timer: 20_000 });
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const target = list[j].nn.nodeId;
+              if (kindOf(j) === 'open') {
+                await list[i].nn.connect(
+                  target,
+                  list[j].transport.localAddresses.map(formatAddress),
+                );
+              } else {
+                await list[i].nn.signalling!.connect(target, { timer: 20_000 });
+              }
+              opened++;
+              break;
+            } catch (e) {
+              // A rate-limited signal says when to come back; the node does.
+              const m = /retry after (\d+) ms/.exec(String((e as Error).message));
+              if (m == null || attempt === 8) {
+                overlayFailed++;
+                break;
+              }
+              overlayRetries++;
+              await sleep(Number(m[1]) + random.int(0, 500));
             }
-            opened++;
-          } catch {
-            overlayFailed++;
           }
         }
       }),
@@ -211,7 +244,13 @@ async function runSignalScale({
       nodes,
       open,
       kinds,
-      overlay: { wanted: wantedCount, opened, failed: overlayFailed, virtualMs: overlayMs },
+      overlay: {
+        wanted: wantedCount,
+        opened,
+        failed: overlayFailed,
+        rateLimitedRetries: overlayRetries,
+        virtualMs: overlayMs,
+      },
       pairs: chosen.length,
       connected: ok,
       failed: chosen.length - ok,
