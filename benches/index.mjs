@@ -6,6 +6,8 @@ const suites = {
   netsim: () => import('./suites/netsim/scale.mjs'),
   quic: () => import('./suites/quic/quic.mjs'),
   nodegraph: () => import('./suites/nodegraph/nodegraph.mjs'),
+  signalling: () => import('./suites/signalling/scale.mjs'),
+  relay: () => import('./suites/relay/relay.mjs'),
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, load] of Object.entries(suites)) {

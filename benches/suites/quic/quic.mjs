@@ -60,7 +60,7 @@ function eld() {
 }
 
 /** Counts a web stream's bytes, then answers the count (8 bytes) and closes. */
-async function countAndAnswer(stream) {
+export async function countAndAnswer(stream) {
   let got = 0;
   const reader = stream.readable.getReader();
   for (let x = await reader.read(); !x.done; x = await reader.read()) got += x.value.byteLength;
@@ -283,6 +283,6 @@ async function run() {
   );
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3]);
+if (process.argv[2] === 'child' && process.argv[1] === self) await child(process.argv[3]);
 
 export { run };

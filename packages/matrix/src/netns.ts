@@ -104,6 +104,13 @@ async function runNetnsMatrix({
       const host = helperHosts[i];
       seedNodes[h.nodeId] = [formatAddress({ host, port: helperPort })];
     }
+    // A dual-stack node: the relay between IPv4-only and IPv6-only nodes.
+    const dual = [lab.dualStackIps.ipv4, lab.dualStackIps.ipv6];
+    const dualAgent = await startAgent(lab, lab.observerNs, {
+      listen: dual.map((host) => ({ host, port: helperPort })),
+    });
+    agents.push(dualAgent);
+    seedNodes[dualAgent.nodeId] = dual.map((host) => formatAddress({ host, port: helperPort }));
     const nodes = new Map<string, Agent>();
     await Promise.all(
       [...lab.sites.values()].map(async (site) => {

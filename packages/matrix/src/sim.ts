@@ -26,6 +26,8 @@ const helperIps = [
   { ipv6: '2001:db8:ff::10' },
   { ipv6: '2001:db8:ff::11' },
   { ipv6: '2001:db8:ff::12' },
+  // Dual-stack: the relay between IPv4-only and IPv6-only nodes.
+  { ipv4: '198.51.100.13', ipv6: '2001:db8:ff::13' },
 ];
 const helperPort = 1314;
 const probePort = 3478;

@@ -34,7 +34,7 @@ type KindNat = {
 type MatrixReport = {
   lab: 'netns' | 'sim';
   pairs: Array<PairResult>;
-  summary: { pairs: number; connected: number; direct: number; punched: number };
+  summary: { pairs: number; connected: number; direct: number; punched: number; relayed: number };
   /** Per kind: the NAT classification its node reached (NAT behaviour detection). */
   nat: Array<KindNat>;
   /** Wall time of the whole run, ms. */
@@ -57,6 +57,7 @@ function summarise(pairs: Array<PairResult>): MatrixReport['summary'] {
     connected: pairs.filter((p) => p.connected).length,
     direct: pairs.filter((p) => p.path === 'direct').length,
     punched: pairs.filter((p) => p.path === 'punched').length,
+    relayed: pairs.filter((p) => p.path === 'relayed').length,
   };
 }
 

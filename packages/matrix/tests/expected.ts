@@ -42,14 +42,16 @@ function directReachable(a: Kind, b: Kind): boolean {
 /**
  * The path a connection from `a` to `b` must take today: `direct` when a
  * direct dial works; `punched` when both have IPv4 and UDP, unless both are
- * symmetric (endpoint-dependent on both sides needs a relay; one symmetric
- * side against a port-filtering one is a birthday punch); otherwise none.
+ * symmetric (endpoint-dependent on both sides; one symmetric side against a
+ * port-filtering one is a birthday punch); `relayed` for two symmetric NATs
+ * and for IPv6-only against IPv4-only (through the dual-stack relay); none
+ * with UDP blocked (the HTTP relay's job).
  */
-function expectedPath(a: Kind, b: Kind): 'direct' | 'punched' | null {
+function expectedPath(a: Kind, b: Kind): 'direct' | 'punched' | 'relayed' | null {
   if (directReachable(a, b)) return 'direct';
   if (a === 'udp-blocked' || b === 'udp-blocked') return null;
-  if (a === 'ipv6-only' || b === 'ipv6-only') return null;
-  if (a === 'symmetric' && b === 'symmetric') return null;
+  if (a === 'ipv6-only' || b === 'ipv6-only') return 'relayed';
+  if (a === 'symmetric' && b === 'symmetric') return 'relayed';
   return 'punched';
 }
 

@@ -52,7 +52,12 @@ class ControlledProcess {
       this.exited = true;
       for (const [, w] of this.waiting) {
         clearTimeout(w.timer);
-        w.reject(new ErrorControlledProcess(`Process exited (${code ?? signal}) before answering`));
+        const tail = this.stderr.trim().split('\n').slice(-5).join('\n');
+        w.reject(
+          new ErrorControlledProcess(
+            `Process exited (${code ?? signal}) before answering${tail !== '' ? `; its stderr ends:\n${tail}` : ''}`,
+          ),
+        );
       }
       this.waiting.clear();
     });

@@ -98,6 +98,8 @@ class Lab {
   public readonly observerNs: string;
   public readonly observerIps = ['203.0.113.10', '203.0.113.11', '203.0.113.12'];
   public readonly observerIpv6s = ['2001:db8::10', '2001:db8::11', '2001:db8::12'];
+  /** A dual-stack address pair in the observer namespace (a relay between IPv4 and IPv6 hosts). */
+  public readonly dualStackIps = { ipv4: '203.0.113.13', ipv6: '2001:db8::13' };
   /**
    * miniupnpd 2.3.1 refuses to map when its WAN address is in a reserved
    * range (documentation ranges included), so `upnp` routers get one from
@@ -354,6 +356,23 @@ class Lab {
     for (const ip of this.observerIpv6s) {
       await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad']);
     }
+    await this.exec(this.observerNs, [
+      'ip',
+      'addr',
+      'add',
+      `${this.dualStackIps.ipv4}/24`,
+      'dev',
+      'eth0',
+    ]);
+    await this.exec(this.observerNs, [
+      'ip',
+      'addr',
+      'add',
+      `${this.dualStackIps.ipv6}/64`,
+      'dev',
+      'eth0',
+      'nodad',
+    ]);
     let i = 0;
     for (const s of sites) {
       i++;

@@ -17,6 +17,8 @@ type HolePuncherConfig = signal.PunchStrategyConfig & {
   punchDuration: number;
   /** The same when one side is endpoint-dependent (birthday punching), ms. */
   hardPunchDuration: number;
+  /** Punching when both NATs are endpoint-dependent (unlikely to work; a relay follows), ms. */
+  unlikelyPunchDuration: number;
   /** Time between punch datagrams to each candidate, ms. */
   punchInterval: number;
   /** Time between rounds of punches from the extra sockets, ms (each round also refreshes their mappings). */
@@ -33,6 +35,7 @@ const holePuncherConfigDefault: HolePuncherConfig = {
   ...signal.punchStrategyConfigDefault,
   punchDuration: 6_000,
   hardPunchDuration: 12_000,
+  unlikelyPunchDuration: 2_000,
   punchInterval: 100,
   socketsPunchInterval: 1_000,
   probeRate: 250,
@@ -124,9 +127,16 @@ class HolePuncher {
   /** How long a punch toward `theirs` may take by default, ms. */
   public duration(theirs: signal.NATHints): number {
     const kind = this.plan(theirs).kind;
+    if (kind === 'both-dependent') return this.config.unlikelyPunchDuration;
     return kind === 'open-sockets' || kind === 'probe-ports'
       ? this.config.hardPunchDuration
       : this.config.punchDuration;
+  }
+
+  /** The live connection to `nodeId` unless it runs through a relay (a punch is to replace that). */
+  protected unrelayed(nodeId: NodeId): NodeConnection | undefined {
+    const nc = this.manager.getConnection(nodeId);
+    return nc != null && (nc.connection as { path?: string }).path !== 'relayed' ? nc : undefined;
   }
 
   /**
@@ -192,7 +202,7 @@ class HolePuncher {
           stats.sent++;
           void transport.sendPunch?.(a, payload).catch(() => {});
         }
-        if (this.manager.getConnection(nodeId) != null) return finish();
+        if (this.unrelayed(nodeId) != null) return finish();
         tick = this.clock.setTimer(this.config.punchInterval, sendAll);
       };
       const deadline = this.clock.setTimer(timeout, () =>
@@ -213,7 +223,7 @@ class HolePuncher {
       ctx.signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (error?: Error) => {
         if (done) return;
-        const nc = this.manager.getConnection(nodeId);
+        const nc = this.unrelayed(nodeId);
         if (error == null && nc == null) return;
         done = true;
         tick?.cancel();
@@ -283,7 +293,7 @@ class HolePuncher {
       }
       sendAll();
       this.manager
-        .connect(nodeId, targets, { timer: timeout, signal: abort.signal })
+        .connect(nodeId, targets, { timer: timeout, signal: abort.signal }, { overRelayed: true })
         .then(() => finish())
         .catch(() => {
           // Their dial may still get through; the deadline decides.

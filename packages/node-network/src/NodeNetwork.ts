@@ -1,4 +1,10 @@
-import type { Address, Clock, ConnectionTransport, NodeId } from '@node-network/network-interface';
+import type {
+  Address,
+  Clock,
+  Connection,
+  ConnectionTransport,
+  NodeId,
+} from '@node-network/network-interface';
 import type { NodeConnection } from '@node-network/transport';
 import { errors as baseErrors } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
@@ -48,6 +54,8 @@ import { events as graphEvents } from '@node-network/nodegraph';
 import crypto from 'node:crypto';
 import dns from 'node:dns';
 import type { Seed } from './seeds.js';
+import NodeRelay, { isRelayed } from './NodeRelay.js';
+import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 
@@ -115,6 +123,13 @@ type NodeNetworkOptions = {
   signalling?: Partial<NodeSignallingConfig> | false;
   /** Limit of the direct dial before signalling takes over, ms (default 3 s). */
   directTimeoutTime?: number;
+  /**
+   * Relaying (needs `keyPair`): this node relays for others within quotas,
+   * names its relays in signal answers, and connects through a relay when
+   * neither a dial nor a punch worked (then keeps trying to upgrade to a
+   * punched path). `false` turns it off.
+   */
+  relay?: Partial<NodeRelayConfig> | false;
   /** Random bytes (refresh targets, nonces); default node:crypto. */
   randomBytes?: (n: number) => Uint8Array;
   logger?: Logger;
@@ -155,6 +170,8 @@ class NodeNetwork {
   public readonly discovery?: NodeDiscovery;
   /** Set when signalling is on (it needs our key pair). */
   public readonly signalling?: NodeSignalling;
+  /** Set when relaying is on (it needs our key pair). */
+  public readonly relay?: NodeRelay;
   /** Set when a NodeGraph was given and maintenance is on. */
   protected maintenance?: NodeMaintenance;
   protected randomBytes = (n: number): Uint8Array =>
@@ -246,8 +263,24 @@ class NodeNetwork {
         }),
         randomBytes: this.randomBytes,
         audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        relays: () => this.relay?.ourRelays() ?? [],
         config: options.signalling,
         logger: this.logger.getChild('NodeSignalling'),
+      });
+    }
+    if (options.relay !== false && options.keyPair != null) {
+      this.relay = new NodeRelay({
+        keyPair: options.keyPair,
+        network: options.network,
+        membershipClaim: options.membershipClaim,
+        certificateChain: () => this.quicTransport?.certificateChainDER,
+        clock: this.clock,
+        manager: this.connectionManager,
+        signalling: this.signalling,
+        audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        reconnect: (id) => this.connect(id),
+        config: options.relay,
+        logger: this.logger.getChild('NodeRelay'),
       });
     }
     this.seeds = parseSeedNodes(options.seedNodes ?? []);
@@ -270,8 +303,10 @@ class NodeNetwork {
       listen: this.options.listen ?? [{ host: '0.0.0.0' }, { host: '::' }],
     });
     try {
+      await this.relay?.start();
       await this.connectionManager.start({
         handlers: {
+          ...(this.relay?.handlers() ?? {}),
           lookupNode: new LookupNodeHandler({ lookup: (id) => this.addressesOf(id) }),
           natProbeInfo: new NATProbeInfoHandler({ info: () => this.natProbeService.info() }),
           ...(this.signalling != null
@@ -395,6 +430,7 @@ class NodeNetwork {
       this.onGraphDecision,
     );
     this.unsubscribeInbound?.();
+    this.relay?.stop();
     await this.natProbeService.stop();
     await this.connectionManager.stop();
     await this.quicTransport?.stop();
@@ -434,8 +470,9 @@ class NodeNetwork {
   }
 
   /** How a live connection was made. */
-  protected pathOf(connectionId: string): 'direct' | 'punched' {
-    return this.signalling?.isPunched(connectionId) ? 'punched' : 'direct';
+  protected pathOf(c: Connection): 'direct' | 'punched' | 'relayed' {
+    if (isRelayed(c)) return 'relayed';
+    return this.signalling?.isPunched(c.id) ? 'punched' : 'direct';
   }
 
   /** Our NodeId in its text form. */
@@ -476,7 +513,7 @@ class NodeNetwork {
       return {
         nodeId: text,
         connectionId: existing.connection.id,
-        path: this.pathOf(existing.connection.id),
+        path: this.pathOf(existing.connection),
         address: addressUtils.formatAddress(existing.connection.remoteAddress),
         durationMs: 0,
         reused: true,
@@ -505,7 +542,7 @@ class NodeNetwork {
     const remaining = () =>
       total == null ? undefined : Math.max(1, total - (this.clock.now() - t0));
     let nc: NodeConnection | undefined;
-    let path: 'direct' | 'punched' = 'direct';
+    let path: 'direct' | 'punched' | 'relayed' = 'direct';
     let directError: Error | undefined;
     if (toTry.length > 0) {
       // With signalling to fall back on, the direct dial gets a short budget.
@@ -527,27 +564,57 @@ class NodeNetwork {
         directError = e as Error;
       }
     }
+    let signalError: Error | undefined;
     if (nc == null) {
       try {
         nc = (await this.signalling!.connect(id, { timer: remaining(), signal: ctx?.signal })).nc;
         path = 'punched';
       } catch (e) {
-        if (directError == null && e instanceof signalErrors.ErrorSignalNoRoute) {
-          throw new errors.ErrorNodeNetworkNodeUnknown(
-            `No address is known for ${text}, none of our connected peers knows one, and no signal route: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }
-        throw new errors.ErrorNodeNetworkConnect(
-          `Cannot connect to ${text}: ${directError != null ? `direct: ${directError.message}; ` : ''}signalled: ${(e as Error).message}`,
-          { cause: e, data: { direct: directError?.message, signalled: (e as Error).message } },
-        );
+        if (ctx?.signal?.aborted) throw e;
+        signalError = e as Error;
       }
     }
+    let relayError: Error | undefined;
+    if (
+      nc == null &&
+      this.relay != null &&
+      !(signalError instanceof signalErrors.ErrorSignalNoRoute)
+    ) {
+      try {
+        nc = await this.relay.connect(id, { timer: remaining(), signal: ctx?.signal });
+        path = 'relayed';
+      } catch (e) {
+        if (ctx?.signal?.aborted) throw e;
+        relayError = e as Error;
+      }
+    }
+    if (nc == null) {
+      const e = signalError!;
+      if (directError == null && e instanceof signalErrors.ErrorSignalNoRoute) {
+        throw new errors.ErrorNodeNetworkNodeUnknown(
+          `No address is known for ${text}, none of our connected peers knows one, and no signal route: ${e.message}`,
+          { cause: e },
+        );
+      }
+      throw new errors.ErrorNodeNetworkConnect(
+        `Cannot connect to ${text}: ${directError != null ? `direct: ${directError.message}; ` : ''}signalled: ${e.message}${relayError != null ? `; relayed: ${relayError.message}` : ''}`,
+        {
+          cause: relayError ?? e,
+          data: {
+            direct: directError?.message,
+            signalled: e.message,
+            relayed: relayError?.message,
+          },
+        },
+      );
+    }
     if (given.length > 0) this.addAddresses(id, given);
-    await this.discovery
-      ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup', path)
-      .catch((e) => this.logger.warn(`Could not record ${text}: ${(e as Error).message}`));
+    if (path !== 'relayed') {
+      // (A relayed connection's address is the relay's, not the node's.)
+      await this.discovery
+        ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup', path)
+        .catch((e) => this.logger.warn(`Could not record ${text}: ${(e as Error).message}`));
+    }
     // Learn our reflexive address from this peer, in the background.
     void this.learnReflexiveAddress(id).catch(() => {});
     return {
@@ -736,7 +803,8 @@ class NodeNetwork {
     ctx?: Partial<ContextTimedInput>,
   ): Promise<void> {
     const nc = this.connectionManager.getConnection(nodeId);
-    if (nc == null) return;
+    // Through a relay the peer sees the relay, not us.
+    if (nc == null || isRelayed(nc.connection)) return;
     const reflexive = await this.connectionManager.observedAddress(nodeId, ctx);
     let local = nc.connection.localAddress;
     if (local.host === '0.0.0.0' || local.host === '::') {
@@ -957,6 +1025,10 @@ class NodeNetwork {
         nodeId: identity.encodeNodeId(c.remoteNodeId),
         connectionId: c.id,
         initiator: c.initiator,
+        path: this.pathOf(c),
+        ...(isRelayed(c)
+          ? { relay: identity.encodeNodeId((c as unknown as { relay: NodeId }).relay) }
+          : {}),
         localAddress: addressUtils.formatAddress(c.localAddress),
         remoteAddress: addressUtils.formatAddress(c.remoteAddress),
       })),

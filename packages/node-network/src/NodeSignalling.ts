@@ -29,6 +29,10 @@ const nodeSignallingConfigDefault: NodeSignallingConfig = {
   rateLimits: {},
 };
 
+function isRelayed(c: { path?: string } | object): boolean {
+  return (c as { path?: string }).path === 'relayed';
+}
+
 function distance(a: NodeId, b: NodeId): bigint {
   let d = 0n;
   for (let i = 0; i < a.length; i++) d = (d << 8n) | BigInt(a[i] ^ b[i]);
@@ -57,6 +61,10 @@ class NodeSignalling {
   protected nat: () => { ipv4: NATClassification; ipv6: NATClassification };
   protected randomBytes: (n: number) => Uint8Array;
   protected audit: (r: Omit<AuditRecord, 'time'>) => void;
+  /** The relays we name in our answers (nodes we keep connections to that others can reach). */
+  protected relays: () => Array<signal.RelayHint>;
+  /** Relays the last answer from each target named, for the relayed fallback. */
+  protected relayHints = new Map<string, Array<signal.RelayHint>>();
   protected logger: Logger;
   protected limiter: InstanceType<typeof signal.RateLimiter>;
   protected replay: InstanceType<typeof signal.ReplayGuard>;
@@ -71,6 +79,7 @@ class NodeSignalling {
     nat,
     randomBytes,
     audit,
+    relays = () => [],
     config = {},
     logger,
   }: {
@@ -82,6 +91,7 @@ class NodeSignalling {
     nat: NodeSignalling['nat'];
     randomBytes: NodeSignalling['randomBytes'];
     audit: NodeSignalling['audit'];
+    relays?: NodeSignalling['relays'];
     config?: Partial<NodeSignallingConfig>;
     logger?: Logger;
   }) {
@@ -93,6 +103,7 @@ class NodeSignalling {
     this.nat = nat;
     this.randomBytes = randomBytes;
     this.audit = audit;
+    this.relays = relays;
     this.config = { ...nodeSignallingConfigDefault, ...config };
     this.logger = logger ?? new Logger(this.constructor.name);
     this.limiter = new signal.RateLimiter(this.config.rateLimits);
@@ -106,6 +117,11 @@ class NodeSignalling {
       audit,
       config: this.config,
     });
+  }
+
+  /** The relays `target` named in its last answer to us (empty when it never answered). */
+  public relaysOf(target: NodeId): Array<signal.RelayHint> {
+    return this.relayHints.get(identity.encodeNodeId(target)) ?? [];
   }
 
   /** Whether punching made this live connection. */
@@ -176,6 +192,10 @@ class NodeSignalling {
     }
     if (answered == null) throw lastError!;
     const { answer, via } = answered;
+    this.relayHints.set(targetText, answer.relays);
+    if (this.relayHints.size > 4096) {
+      this.relayHints.delete(this.relayHints.keys().next().value!);
+    }
     const theirs = [...answer.candidates, ...answer.observed];
     const l = left();
     const nc = await this.puncher.punch(target, theirs, answer.nat, {
@@ -251,7 +271,7 @@ class NodeSignalling {
    */
   public async handle(
     input: unknown,
-    from: { nodeId: NodeId; address: Address },
+    from: { nodeId: NodeId; address: Address; relayed?: boolean },
     ctx: { signal?: AbortSignal } = {},
   ): Promise<object> {
     const fromText = identity.encodeNodeId(from.nodeId);
@@ -265,7 +285,8 @@ class NodeSignalling {
           );
         }
         // The first hop says where it sees the source.
-        request.observed = [{ ...from.address, kind: 'observed' }];
+        // (Not through a relay: there we see the relay, not the source.)
+        request.observed = from.relayed ? [] : [{ ...from.address, kind: 'observed' }];
       } else if (!identity.nodeIdEquals(request.path[request.path.length - 1], from.nodeId)) {
         throw new signal.errors.ErrorSignalMismatch(
           `A forwarded signal must come from its last hop, not ${fromText}`,
@@ -307,6 +328,10 @@ class NodeSignalling {
         nat: this.natHints(),
         time: Math.floor(this.clock.wallTime()),
         punchDelayMs: 0,
+        relays: this.relays()
+          .filter((h) => !identity.nodeIdEquals(h.nodeId, request.source))
+          .slice(0, signal.maxRelays)
+          .map((h) => ({ ...h, candidates: h.candidates.slice(0, signal.maxRelayCandidates) })),
       });
       const theirs = [...request.candidates, ...request.observed];
       this.audit({
@@ -354,7 +379,7 @@ class NodeSignalling {
       signal: ctx.signal,
     });
     const answer = signal.decodeSignalAnswer(wire);
-    if (route.kind === 'deliver') {
+    if (route.kind === 'deliver' && !isRelayed(nc.connection)) {
       // The last hop says where it sees the target.
       answer.observed = [{ ...nc.connection.remoteAddress, kind: 'observed' }];
     }
@@ -400,5 +425,5 @@ function describeNat(n: { ipv4?: NATHint; ipv6?: NATHint }): string {
 }
 
 export default NodeSignalling;
-export { nodeSignallingConfigDefault, punchPayload };
+export { nodeSignallingConfigDefault, punchPayload, distance };
 export type { NodeSignallingConfig };

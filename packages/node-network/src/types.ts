@@ -5,8 +5,11 @@ import type { NATClassification } from '@node-network/signalling';
 type ConnectResult = {
   nodeId: string;
   connectionId: string;
-  /** `direct`: dialled; `punched`: signalled through peers, then a hole punched. */
-  path: 'direct' | 'punched';
+  /**
+   * `direct`: dialled; `punched`: signalled through peers, then a hole
+   * punched; `relayed`: through a relay, end-to-end encrypted.
+   */
+  path: 'direct' | 'punched' | 'relayed';
   /** The peer's address as we reach it. */
   address: string;
   /** Wall time `connect` took, ms (0 when a live connection was reused). */
@@ -18,6 +21,9 @@ type ConnectionStatus = {
   nodeId: string;
   connectionId: string;
   initiator: 'local' | 'remote';
+  path: 'direct' | 'punched' | 'relayed';
+  /** The relay in the middle (relayed connections). */
+  relay?: string;
   localAddress: string;
   remoteAddress: string;
 };

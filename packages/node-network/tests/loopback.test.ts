@@ -72,7 +72,9 @@ function tmpDir(): string {
 }
 
 afterEach(async () => {
-  for (const n of [...running].reverse()) await stopNode(n).catch(() => {});
+  // In parallel: one by one, 50 nodes took 19 to 24 s to stop on this machine (each closes its
+  // connections gracefully), too close to the hook's limit under load.
+  await Promise.all([...running].reverse().map((n) => stopNode(n).catch(() => {})));
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 

@@ -1,64 +1,10 @@
-import type { NodeId } from '@node-network/network-interface';
 import type { NATKind } from '@node-network/netsim';
 import crypto from 'node:crypto';
-import { describe, test, expect, afterEach } from '@jest/globals';
-import Logger, { LogLevel } from '@matrixai/logger';
+import { describe, test, expect } from '@jest/globals';
 import * as identity from '@node-network/network-identity';
-import type { SimHost } from '@node-network/netsim';
-import { Network, VirtualConnectionTransport, addSite, natConfigs } from '@node-network/netsim';
+import { natConfigs } from '@node-network/netsim';
 import { signal } from '@node-network/signalling';
-import NodeNetwork from '../src/NodeNetwork.js';
-
-const logger = new Logger('signalling', LogLevel.WARN);
-
-type SimNode = { nn: NodeNetwork; t: VirtualConnectionTransport; keyPair: identity.KeyPair };
-
-let cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const f of cleanup.reverse()) await f();
-  cleanup = [];
-});
-
-/** A simulated internet with public helpers and nodes behind NATs, all on the real facade. */
-function world(seed: number) {
-  const network = new Network({ seed, latency: 20, jitter: 2 });
-  cleanup.push(network.clock.autoRun());
-  let sites = 0;
-  const add = async (
-    where: { kind: NATKind } | { ip: string } | { host: SimHost },
-    keyPair = identity.generateKeyPair(),
-    options: Partial<Parameters<typeof NodeNetwork.createNodeNetwork>[0]> = {},
-  ): Promise<SimNode> => {
-    const host =
-      'host' in where
-        ? where.host
-        : 'ip' in where
-          ? network.addHost({ name: where.ip, ipv4: where.ip })
-          : addSite(network, where.kind, { index: ++sites + 10 }).host;
-    const t = new VirtualConnectionTransport({
-      network,
-      host,
-      nodeId: keyPair.publicKey as NodeId,
-    });
-    await t.start({ port: 'ip' in where ? 1314 : 0 });
-    const nn = await NodeNetwork.createNodeNetwork({
-      keyPair,
-      network: 'mainnet',
-      transport: t,
-      clock: network.clock,
-      logger,
-      bindDatagramPort: async ({ host: ip, port: p, family }) =>
-        network.bind(ip === '0.0.0.0' ? host : network.hostByAddress(ip), family, p),
-      ...options,
-    });
-    cleanup.push(async () => {
-      await nn.stop();
-      await t.stop();
-    });
-    return { nn, t, keyPair };
-  };
-  return { network, add };
-}
+import { world } from './simWorld.js';
 
 /** Key pairs for `n` nodes such that each is strictly closer (XOR) to the last than the one before. */
 function chainTowardLast(n: number): Array<identity.KeyPair> {
@@ -347,5 +293,33 @@ describe('signalling and hole punching on netsim', () => {
     const again = await a.connect(b.nodeIdEncoded);
     expect(again.connectionId).toBe(r.connectionId);
     expect(await a.ping(b.nodeId, { timer: 2_000 })).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('a symmetric NAT that allocates ports in sequence: a few sockets and a predicted window', async () => {
+    const w = world(12);
+    const hs = [];
+    for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) hs.push(await w.add({ ip }));
+    const seeds = hs.map((h, i) => `${h.nn.nodeIdEncoded}@198.51.100.${i + 1}:1314`);
+    const box = w.network.addNat({
+      name: 'seq-router',
+      publicIpv4: '203.0.113.50',
+      config: { ...natConfigs.symmetric, allocation: 'sequential' },
+    });
+    const seqHost = w.network.addHost({ name: 'seq', ipv4: '198.18.0.2', behind: box });
+    const a = await w.add({ host: seqHost }, undefined, { seedNodes: seeds });
+    const b = await w.add({ kind: 'port-restricted' }, undefined, { seedNodes: seeds });
+    for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    expect(a.nn.status().nat.ipv4).toMatchObject({
+      mapping: 'endpoint-dependent',
+      allocation: 'sequential',
+    });
+    const r = await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 20_000 });
+    expect(r.path).toBe('punched');
+    const ours = a.nn.status().audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
+    expect(ours?.detail).toMatch(
+      /^our dial from an extra socket got through; our NAT is endpoint-dependent \(sequential ports\): 16 extra sockets/,
+    );
+    const theirs = b.nn.status().audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
+    expect(theirs?.detail).toMatch(/probing 512 of its ports \(sequential\)/);
   }, 60_000);
 });

@@ -38,6 +38,10 @@ const hintArb = fc.record({
     'unknown' as const,
   ),
 });
+const relayArb = fc.record({
+  nodeId: fc.constant(null).map(() => identity.generateKeyPair().publicKey as NodeId),
+  candidates: fc.array(candidateArb, { maxLength: signal.maxRelayCandidates }),
+});
 const requestArb = fc.record({
   candidates: fc.array(candidateArb, { maxLength: signal.maxCandidates }),
   nat: fc.record({ ipv4: hintArb, ipv6: hintArb }, { requiredKeys: [] }),
@@ -62,36 +66,55 @@ const wire = (x: object) => JSON.parse(JSON.stringify(x));
 describe('signal messages', () => {
   test('requests and answers survive the wire and verify; hop fields are not signed', () => {
     fc.assert(
-      fc.property(requestArb, fc.array(candidateArb, { maxLength: 2 }), (r, observed) => {
-        const req = request(r);
-        const back = signal.decodeSignalRequest(wire(signal.encodeSignalRequest(req)));
-        expect(back).toEqual(req);
-        signal.verifySignalRequest(back, { network: 'mainnet', now });
-        // A hop adds itself and what it observed: still valid.
-        const hopped = {
-          ...back,
-          hops: 1,
-          path: [identity.generateKeyPair().publicKey as NodeId],
-          observed,
-        };
-        signal.verifySignalRequest(
-          signal.decodeSignalRequest(wire(signal.encodeSignalRequest(hopped))),
-          { network: 'mainnet', now },
-        );
-        const ans = signal.createSignalAnswer({
-          keyPair: b,
-          network: 'mainnet',
-          request: req,
-          candidates: r.candidates,
-          nat: r.nat,
-          time: now,
-          punchDelayMs: 0,
-        });
-        const ansBack = signal.decodeSignalAnswer(
-          wire(signal.encodeSignalAnswer({ ...ans, observed })),
-        );
-        signal.verifySignalAnswer(ansBack, { network: 'mainnet', now, request: req });
-      }),
+      fc.property(
+        requestArb,
+        fc.array(candidateArb, { maxLength: 2 }),
+        fc.array(relayArb, { maxLength: signal.maxRelays }),
+        (r, observed, relays) => {
+          const req = request(r);
+          const back = signal.decodeSignalRequest(wire(signal.encodeSignalRequest(req)));
+          expect(back).toEqual(req);
+          signal.verifySignalRequest(back, { network: 'mainnet', now });
+          // A hop adds itself and what it observed: still valid.
+          const hopped = {
+            ...back,
+            hops: 1,
+            path: [identity.generateKeyPair().publicKey as NodeId],
+            observed,
+          };
+          signal.verifySignalRequest(
+            signal.decodeSignalRequest(wire(signal.encodeSignalRequest(hopped))),
+            { network: 'mainnet', now },
+          );
+          const ans = signal.createSignalAnswer({
+            keyPair: b,
+            network: 'mainnet',
+            request: req,
+            candidates: r.candidates,
+            nat: r.nat,
+            time: now,
+            punchDelayMs: 0,
+            relays,
+          });
+          const ansBack = signal.decodeSignalAnswer(
+            wire(signal.encodeSignalAnswer({ ...ans, observed })),
+          );
+          expect(ansBack.relays).toEqual(relays);
+          signal.verifySignalAnswer(ansBack, { network: 'mainnet', now, request: req });
+          // The relays are signed: a hop cannot swap in its own.
+          if (relays.length > 0) {
+            const forged = wire(signal.encodeSignalAnswer(ans));
+            forged.relays[0].nodeId = identity.encodeNodeId(a.publicKey as NodeId);
+            expect(() =>
+              signal.verifySignalAnswer(signal.decodeSignalAnswer(forged), {
+                network: 'mainnet',
+                now,
+                request: req,
+              }),
+            ).toThrow(errors.ErrorSignalSignature);
+          }
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -169,6 +192,36 @@ describe('signal messages', () => {
     expect(() => signal.decodeSignalRequest({ ...good, version: 2 })).toThrow(
       errors.ErrorSignalMalformed,
     );
+    // Answers' relay hints: bounded, typed.
+    const goodAnswer = wire(
+      signal.encodeSignalAnswer(
+        signal.createSignalAnswer({
+          keyPair: b,
+          network: 'mainnet',
+          request: request({ candidates: [], nat: {}, nonce: new Uint8Array(16), skew: 0 }),
+          candidates: [],
+          nat: {},
+          time: now,
+          punchDelayMs: 0,
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.anything(), (v) => {
+        typed(() => signal.decodeSignalAnswer({ ...goodAnswer, relays: v }));
+        typed(() => signal.decodeSignalAnswer({ ...goodAnswer, relays: [v] }));
+        typed(() =>
+          signal.decodeSignalAnswer({
+            ...goodAnswer,
+            relays: [{ nodeId: good.source, candidates: v }],
+          }),
+        );
+      }),
+    );
+    const hint = { nodeId: good.source, candidates: [] };
+    expect(() =>
+      signal.decodeSignalAnswer({ ...goodAnswer, relays: Array(signal.maxRelays + 1).fill(hint) }),
+    ).toThrow(errors.ErrorSignalOversized);
   });
 
   test('each check refuses with its own error', () => {

@@ -135,20 +135,24 @@ class NodeConnectionManager {
 
   /**
    * Returns the live connection to `nodeId`, dialling `addresses` if there
-   * is none. Concurrent calls for one node share one dial.
+   * is none (or, with `overRelayed`, if the live one runs through a relay:
+   * a dialled connection replaces it). Concurrent calls for one node share
+   * one dial.
    */
   @ready(new errors.ErrorTransportNotRunning())
   public async connect(
     nodeId: NodeId,
     addresses: ReadonlyArray<Address>,
     ctx: Partial<ContextTimedInput> = {},
+    { overRelayed = false }: { overRelayed?: boolean } = {},
   ): Promise<NodeConnection> {
     if (identity.nodeIdEquals(nodeId, this.transport.nodeId)) {
       throw new errors.ErrorDialSelf('Cannot connect to our own NodeId');
     }
     const existing = this.getConnection(nodeId);
-    if (existing != null) return existing;
-    const k = key(nodeId);
+    // `overRelayed`: a relayed connection does not count (we dial to replace it).
+    if (existing != null && !(overRelayed && isRelayed(existing.connection))) return existing;
+    const k = key(nodeId) + (existing != null ? '/over-relayed' : '');
     let pending = this.pendingDials.get(k);
     if (pending == null) {
       pending = this.dialAddresses(nodeId, addresses, ctx).finally(() => {
@@ -379,14 +383,19 @@ class NodeConnectionManager {
   }
 
   /**
-   * Takes a connection we dialled outside `connect` (from a punch socket)
-   * into the table, as `connect` does with its own dials.
+   * Takes a connection made outside `connect` into the table, as `connect`
+   * does with its own dials: one we dialled from a punch socket, or one
+   * through a relay (either side).
    */
   @ready(new errors.ErrorTransportNotRunning())
-  public adoptDialled(connection: Connection, path: 'direct' | 'punched'): NodeConnection {
+  public adoptDialled(
+    connection: Connection,
+    path: 'direct' | 'punched' | 'relayed',
+    direction: 'outbound' | 'inbound' = 'outbound',
+  ): NodeConnection {
     this.audit({
       kind: 'connection-open',
-      direction: 'outbound',
+      direction,
       nodeId: identity.encodeNodeId(connection.remoteNodeId),
       address: formatAddress(connection.remoteAddress),
       connectionId: connection.id,
@@ -419,13 +428,11 @@ class NodeConnectionManager {
         } side), closed ${loser.id}`,
       });
       if (!keepNew) {
-        void connection.close(new errors.ErrorConnectionDuplicate('Duplicate connection closed'));
+        this.retire(connection);
         return existing;
       }
       this.remove(existing);
-      void existing.connection.close(
-        new errors.ErrorConnectionDuplicate('Duplicate connection closed'),
-      );
+      this.retire(existing.connection);
     }
     const entry: Entry = {
       connection,
@@ -451,7 +458,36 @@ class NodeConnectionManager {
     return entry;
   }
 
+  /**
+   * Closes the loser of a duplicate. A relayed loser (a direct or punched path
+   * replaced it) gets no new streams but keeps its open ones: it closes once
+   * they are done, so an upgrade never cuts a stream.
+   */
+  protected retire(loser: Connection): void {
+    const duplicate = new errors.ErrorConnectionDuplicate('Duplicate connection closed');
+    const streams = (loser as { openStreams?: number }).openStreams;
+    if (!isRelayed(loser) || streams == null) {
+      void loser.close(duplicate);
+      return;
+    }
+    const check = () => {
+      if (loser.closed) return;
+      if ((loser as unknown as { openStreams: number }).openStreams === 0) {
+        this.logger.info(`Closing relayed connection ${loser.id}: a better path replaced it`);
+        void loser.close();
+      } else {
+        this.clock.setTimer(1_000, check);
+      }
+    };
+    check();
+  }
+
+  /**
+   * Between a relayed and an unrelayed connection the unrelayed wins (the
+   * upgrade); otherwise the simultaneous-open rule below.
+   */
   protected prefer(candidate: Connection, existing: Connection): boolean {
+    if (isRelayed(candidate) !== isRelayed(existing)) return !isRelayed(candidate);
     if (candidate.initiator === existing.initiator) return true;
     const localLower = identity.compareNodeIds(this.transport.nodeId, candidate.remoteNodeId) < 0;
     const winner: 'local' | 'remote' = localLower ? 'local' : 'remote';
@@ -485,6 +521,10 @@ class NodeConnectionManager {
       new events.EventAudit({ detail: { time: this.clock.wallTime(), ...record } }),
     );
   }
+}
+
+function isRelayed(c: Connection): boolean {
+  return (c as { path?: string }).path === 'relayed';
 }
 
 function outcomeOf(e: unknown): 'failed' | 'cancelled' | 'timeout' {

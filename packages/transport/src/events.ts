@@ -21,10 +21,11 @@ type AuditRecord = {
     | 'nat-probe'
     | 'nodegraph'
     | 'signal'
-    | 'punch';
+    | 'punch'
+    | 'relay';
   nodeId?: string;
   address?: string;
-  path?: 'direct' | 'punched';
+  path?: 'direct' | 'punched' | 'relayed';
   direction?: 'outbound' | 'inbound';
   outcome?: 'ok' | 'failed' | 'cancelled' | 'timeout';
   durationMs?: number;

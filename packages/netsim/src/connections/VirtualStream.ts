@@ -22,6 +22,7 @@ class VirtualStream implements Stream {
   public readonly writable: WritableStream<Uint8Array>;
   protected owner: StreamOwner;
   protected readController!: ReadableStreamDefaultController<Uint8Array>;
+  protected writeController!: WritableStreamDefaultController;
   protected readDone = false;
   protected writeDone = false;
   /** Set once the stream can no longer write: why. */
@@ -40,6 +41,9 @@ class VirtualStream implements Stream {
       },
     });
     this.writable = new WritableStream<Uint8Array>({
+      start: (controller) => {
+        this.writeController = controller;
+      },
       write: async (chunk) => {
         if (this.writeError != null) throw this.writeError;
         for (let o = 0; o < chunk.byteLength; o += maxFrameData) {
@@ -85,6 +89,11 @@ class VirtualStream implements Stream {
     if (!this.readDone) {
       this.readController.error(error);
       this.finishRead();
+    }
+    if (this.writeError == null && !this.writeDone) {
+      this.writeError = error;
+      // Errored now, as QUIC does, not at the next write: a pipe into it ends too.
+      this.writeController.error(error);
     }
     if (this.writeError == null) this.writeError = error;
     this.finishWrite();

@@ -12,7 +12,7 @@ class SignalHandler extends UnaryHandler<
   {
     handle: (
       input: unknown,
-      from: { nodeId: NodeId; address: Address },
+      from: { nodeId: NodeId; address: Address; relayed: boolean },
       ctx: { signal?: AbortSignal },
     ) => Promise<object>;
   },
@@ -28,6 +28,7 @@ class SignalHandler extends UnaryHandler<
     const from = {
       nodeId: identity.decodeNodeId(String(meta?.remoteNodeId)),
       address: addressUtils.toAddress(meta?.remoteHost, Number(meta?.remotePort)),
+      relayed: meta?.path === 'relayed',
     };
     return this.container.handle(input, from, { signal: ctx?.signal });
   };

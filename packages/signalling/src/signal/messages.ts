@@ -5,6 +5,7 @@ import type {
   CandidateKind,
   NATHint,
   NATHints,
+  RelayHint,
   SignalAnswer,
   SignalRequest,
 } from './types.js';
@@ -17,6 +18,9 @@ import * as errors from './errors.js';
 const maxCandidates = 8;
 /** Hop-observed addresses one message carries. */
 const maxObserved = 2;
+/** Relays one answer names, and candidates per relay. */
+const maxRelays = 4;
+const maxRelayCandidates = 4;
 /** Hops a request may travel. */
 const maxHops = 8;
 /** How far a message's time may be from ours, ms. */
@@ -99,6 +103,7 @@ function signedAnswerBytes(a: Omit<SignalAnswer, 'signature' | 'observed'>) {
         natTuple(a.nat),
         a.time,
         a.punchDelayMs,
+        a.relays.map((h) => [identity.encodeNodeId(h.nodeId), h.candidates.map(candidateTuple)]),
       ]),
   );
 }
@@ -147,6 +152,7 @@ function createSignalAnswer({
   nat,
   time,
   punchDelayMs,
+  relays = [],
 }: {
   keyPair: KeyPair;
   network: string;
@@ -155,6 +161,7 @@ function createSignalAnswer({
   nat: NATHints;
   time: number;
   punchDelayMs: number;
+  relays?: Array<RelayHint>;
 }): SignalAnswer {
   const unsigned = {
     version: 1 as const,
@@ -166,6 +173,7 @@ function createSignalAnswer({
     nat,
     time,
     punchDelayMs,
+    relays,
   };
   return {
     ...unsigned,
@@ -206,6 +214,10 @@ function encodeSignalAnswer(a: SignalAnswer): Record<string, unknown> {
     nat: a.nat,
     time: a.time,
     punchDelayMs: a.punchDelayMs,
+    relays: a.relays.map((h) => ({
+      nodeId: identity.encodeNodeId(h.nodeId),
+      candidates: h.candidates.map(encodeCandidate),
+    })),
     signature: b64(a.signature),
     observed: a.observed.map(encodeCandidate),
   };
@@ -299,6 +311,20 @@ class Reader {
     });
   }
 
+  /** Relay hints; absent means none. */
+  public relays(field: string): Array<RelayHint> {
+    if (this.o[field] === undefined) return [];
+    return this.array(field, maxRelays).map((h, i) => {
+      const where = `${field}[${i}]`;
+      if (typeof h !== 'object' || h == null || Array.isArray(h)) this.fail(where, 'an object');
+      const sub = new Reader(h, 'relay hint');
+      return {
+        nodeId: sub.nodeId(`${where}.nodeId`, (h as Record<string, unknown>).nodeId),
+        candidates: sub.candidates('candidates', maxRelayCandidates),
+      };
+    });
+  }
+
   public nat(field: string): NATHints {
     const v = this.o[field];
     if (typeof v !== 'object' || v == null || Array.isArray(v)) this.fail(field, 'an object');
@@ -355,6 +381,7 @@ function decodeSignalAnswer(json: unknown): SignalAnswer {
     nat: r.nat('nat'),
     time: r.int('time', 0, Number.MAX_SAFE_INTEGER),
     punchDelayMs: r.int('punchDelayMs', 0, maxPunchDelayMs),
+    relays: r.relays('relays'),
     signature: r.bytes('signature', 64),
     observed: r.candidates('observed', maxObserved),
   };
@@ -432,6 +459,8 @@ export {
   maxSkewMs,
   maxWireBytes,
   maxPunchDelayMs,
+  maxRelays,
+  maxRelayCandidates,
   createSignalRequest,
   createSignalAnswer,
   encodeSignalRequest,

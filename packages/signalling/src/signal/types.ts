@@ -39,6 +39,9 @@ type SignalRequest = {
   observed: Array<Candidate>;
 };
 
+/** A node that relays for the answerer (it keeps a connection to it), and where to reach it. */
+type RelayHint = { nodeId: NodeId; candidates: Array<Candidate> };
+
 /** B's answer, back along the same hops. */
 type SignalAnswer = {
   version: 1;
@@ -54,10 +57,12 @@ type SignalAnswer = {
   time: number;
   /** Both start punching this long after the answer, ms (0..5000). */
   punchDelayMs: number;
+  /** Relays B keeps connections to: A's way in when punching fails. */
+  relays: Array<RelayHint>;
   /** Ed25519 by B over the fields above. */
   signature: Uint8Array;
   /** Added by the last hop, not signed: where it sees B. */
   observed: Array<Candidate>;
 };
 
-export type { CandidateKind, Candidate, NATHint, NATHints, SignalRequest, SignalAnswer };
+export type { CandidateKind, Candidate, NATHint, NATHints, SignalRequest, SignalAnswer, RelayHint };

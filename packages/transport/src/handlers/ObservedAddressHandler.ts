@@ -1,5 +1,6 @@
 import type { JSONObject, JSONValue } from '@matrixai/rpc';
 import { UnaryHandler } from '../rpc/matrixaiRpc.js';
+import { ErrorRPCRequestInvalid } from '../errors.js';
 
 type ObservedAddress = { host: string; port: number };
 
@@ -12,10 +13,14 @@ class ObservedAddressHandler extends UnaryHandler<{}, JSONObject, ObservedAddres
     _input: JSONObject,
     _cancel: (reason?: unknown) => void,
     meta: Record<string, JSONValue> | undefined,
-  ): Promise<ObservedAddress> => ({
-    host: String(meta?.remoteHost),
-    port: Number(meta?.remotePort),
-  });
+  ): Promise<ObservedAddress> => {
+    if (meta?.path === 'relayed') {
+      throw new ErrorRPCRequestInvalid(
+        "observedAddress over a relayed connection: the address seen is the relay's, not yours",
+      );
+    }
+    return { host: String(meta?.remoteHost), port: Number(meta?.remotePort) };
+  };
 }
 
 export default ObservedAddressHandler;

@@ -16,6 +16,8 @@ type CallerMeta = {
   localHost: string;
   localPort: number;
   connectionId: string;
+  /** `relayed` when the connection runs through a relay (then `remote*` is the relay's address). */
+  path: string;
 };
 
 /** Errors cross the wire as name, description and message: no stacks, no causes. */
@@ -86,6 +88,7 @@ class RPCEndpoint {
         localHost: connection.localAddress.host,
         localPort: connection.localAddress.port,
         connectionId: connection.id,
+        path: (connection as { path?: string }).path ?? 'direct',
       };
       const rpcStream: RPCStream<Uint8Array, Uint8Array> = {
         readable: stream.readable as any,

@@ -1,0 +1,348 @@
+import type { Clock, Connection, NodeId } from '@node-network/network-interface';
+import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
+import type { AuditRecord, NodeConnection, ServerManifest } from '@node-network/transport';
+import type { NodeConnectionManager } from '@node-network/transport';
+import type { RelayConfig, RelayedConnection, TunnelIdentity } from '@node-network/relay';
+import type { signal } from '@node-network/signalling';
+import type NodeSignalling from './NodeSignalling.js';
+import { distance } from './NodeSignalling.js';
+import Logger from '@matrixai/logger';
+import * as identity from '@node-network/network-identity';
+import { errors as baseErrors } from '@node-network/network-interface';
+import { addresses as addressUtils } from '@node-network/transport';
+import { RelayService, tunnelIdentityOf } from '@node-network/relay';
+
+type NodeRelayConfig = Partial<RelayConfig> & {
+  /** Relays tried per relayed connect (the target's named relays first, then our peers closest to it). */
+  attempts: number;
+  /** Limit of one attempt (connecting to the relay, the circuit, the end-to-end handshake), ms. */
+  attemptTimeoutTime: number;
+  /** Relays we name in our signal answers (our longest-held direct outbound connections). */
+  advertise: number;
+  /** While a connection is relayed, try signalling and punching for a direct path this often, ms (0: never). */
+  upgradeInterval: number;
+  /** Upgrade attempts per relayed connection. */
+  upgradeAttempts: number;
+};
+
+const nodeRelayConfigDefault: NodeRelayConfig = {
+  attempts: 6,
+  attemptTimeoutTime: 8_000,
+  advertise: 4,
+  upgradeInterval: 30_000,
+  upgradeAttempts: 4,
+};
+
+/**
+ * The facade's relaying: serves relay circuits for others (quotas in
+ * `RelayService`), names the relays we keep in our signal answers, and
+ * connects through a relay when neither a direct dial nor punching worked.
+ * A relayed connection keeps trying to upgrade: while it lives, signalling
+ * and punching run again every `upgradeInterval`; a punched connection
+ * replaces it for new streams and the relayed one closes once idle.
+ */
+class NodeRelay {
+  public readonly config: NodeRelayConfig;
+  public readonly service: RelayService;
+  /** The end-to-end tunnel's identity, made at `start` (it needs the transport's certificate). */
+  protected tunnelIdentity?: TunnelIdentity;
+  protected keyPair: KeyPair;
+  protected network: NetworkId;
+  protected membershipClaim?: MembershipClaim;
+  protected certificateChain?: () => ReadonlyArray<Uint8Array> | undefined;
+  protected clock: Clock;
+  protected manager: NodeConnectionManager;
+  protected signalling?: NodeSignalling;
+  protected audit: (r: Omit<AuditRecord, 'time'>) => void;
+  /** Connects again by every path (the facade's `connect`), when a relay we used broke. */
+  protected reconnect: (target: NodeId) => Promise<unknown>;
+  protected logger: Logger;
+  protected upgrades = new Map<string, { cancel(): void }>();
+  protected stopped = false;
+
+  public constructor({
+    keyPair,
+    network,
+    membershipClaim,
+    certificateChain,
+    clock,
+    manager,
+    signalling,
+    audit,
+    reconnect = async () => {},
+    config = {},
+    logger,
+  }: {
+    keyPair: KeyPair;
+    network: NetworkId;
+    membershipClaim?: MembershipClaim;
+    certificateChain?: () => ReadonlyArray<Uint8Array> | undefined;
+    clock: Clock;
+    manager: NodeConnectionManager;
+    signalling?: NodeSignalling;
+    audit: (r: Omit<AuditRecord, 'time'>) => void;
+    reconnect?: (target: NodeId) => Promise<unknown>;
+    config?: Partial<NodeRelayConfig>;
+    logger?: Logger;
+  }) {
+    this.keyPair = keyPair;
+    this.network = network;
+    this.membershipClaim = membershipClaim;
+    this.certificateChain = certificateChain;
+    this.clock = clock;
+    this.manager = manager;
+    this.signalling = signalling;
+    this.audit = audit;
+    this.reconnect = reconnect;
+    this.config = { ...nodeRelayConfigDefault, ...config };
+    this.logger = logger ?? new Logger(this.constructor.name);
+    const tunnel = (): TunnelIdentity => {
+      if (this.tunnelIdentity == null) {
+        throw new baseErrors.ErrorConnectionClosed('Relaying is not started');
+      }
+      return this.tunnelIdentity;
+    };
+    this.service = new RelayService({
+      manager,
+      clock,
+      tunnelIdentity: {
+        get keyPem() {
+          return tunnel().keyPem;
+        },
+        get certPem() {
+          return tunnel().certPem;
+        },
+        verify: (chain, expected) => tunnel().verify(chain, expected),
+      },
+      config: this.config,
+      audit,
+      onInbound: (c) => this.manager.adoptDialled(c, 'relayed', 'inbound'),
+      logger: this.logger.getChild('RelayService'),
+    });
+  }
+
+  /** Makes the tunnel's identity (after the transport started: its certificate is the tunnel's). */
+  public async start(): Promise<void> {
+    this.stopped = false;
+    let chain = this.certificateChain?.();
+    if (chain == null || chain.length === 0) {
+      // A transport without certificates (netsim's): the tunnel gets its own, same identity.
+      chain = [
+        await identity.createCertificate({
+          subjectKeyPair: this.keyPair,
+          network: this.network,
+          membershipClaim: this.membershipClaim,
+          now: new Date(this.clock.wallTime()),
+          durationSeconds: 365 * 24 * 3600,
+        }),
+      ];
+    }
+    this.tunnelIdentity = tunnelIdentityOf({
+      privateKey: this.keyPair.privateKey,
+      certificateChain: chain,
+      network: this.network,
+      now: () => new Date(this.clock.wallTime()),
+    });
+  }
+
+  public stop(): void {
+    this.stopped = true;
+    for (const u of this.upgrades.values()) u.cancel();
+    this.upgrades.clear();
+  }
+
+  /** The RPC methods of relaying (`relayConnect`, `relayAccept`). */
+  public handlers(): ServerManifest {
+    return this.service.handlers();
+  }
+
+  /**
+   * The relays we name in signal answers: peers we dialled directly and
+   * still hold (others can likely dial them too), longest held first.
+   */
+  public ourRelays(): Array<signal.RelayHint> {
+    return this.manager
+      .listConnections()
+      .map((nc) => nc.connection)
+      .filter(
+        (c) =>
+          c.initiator === 'local' && !isRelayed(c) && !(this.signalling?.isPunched(c.id) ?? false),
+      )
+      .slice(0, this.config.advertise)
+      .map((c) => ({
+        nodeId: c.remoteNodeId,
+        candidates: [
+          {
+            host: c.remoteAddress.host,
+            port: c.remoteAddress.port,
+            family: c.remoteAddress.family === 'ipv6' ? 'ipv6' : 'ipv4',
+            kind: 'observed' as const,
+          },
+        ],
+      }));
+  }
+
+  /**
+   * Connects to `target` through a relay: the relays it named in its last
+   * signal answer, then our connected peers closest to it, up to `attempts`.
+   * Rejects with the last relay's typed error when none worked.
+   */
+  public async connect(
+    target: NodeId,
+    ctx: { timer?: number; signal?: AbortSignal } = {},
+  ): Promise<NodeConnection> {
+    const targetText = identity.encodeNodeId(target);
+    const named = this.signalling?.relaysOf(target) ?? [];
+    const peers = this.manager
+      .listConnections()
+      .map((nc) => nc.connection)
+      .filter((c) => !isRelayed(c) && !identity.nodeIdEquals(c.remoteNodeId, target))
+      .sort((a, b) =>
+        distance(a.remoteNodeId, target) < distance(b.remoteNodeId, target) ? -1 : 1,
+      )
+      .map((c) => ({ nodeId: c.remoteNodeId, candidates: [] as Array<signal.Candidate> }));
+    const seen = new Set<string>([
+      identity.encodeNodeId(this.keyPair.publicKey as NodeId),
+      targetText,
+    ]);
+    // Cheapest first: named relays we already hold a connection to, then the other named ones,
+    // then our own peers closest to the target (a relay refuses at once if it cannot reach it).
+    const held = (h: signal.RelayHint) => this.manager.getConnection(h.nodeId) != null;
+    const order = [...named.filter(held), ...named.filter((h) => !held(h)), ...peers].filter(
+      (h) => {
+        const k = identity.encodeNodeId(h.nodeId);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      },
+    );
+    const t0 = this.clock.now();
+    const failures: Array<string> = [];
+    let last: Error | undefined;
+    for (const hint of order.slice(0, this.config.attempts)) {
+      const left = ctx.timer != null ? ctx.timer - (this.clock.now() - t0) : undefined;
+      if ((left != null && left <= 0) || ctx.signal?.aborted) break;
+      const timer = Math.min(left ?? Infinity, this.config.attemptTimeoutTime);
+      const relayText = identity.encodeNodeId(hint.nodeId);
+      try {
+        const relayNc =
+          this.manager.getConnection(hint.nodeId) ??
+          (await this.manager.connect(
+            hint.nodeId,
+            hint.candidates.flatMap(
+              (c) => addressUtils.tryParseAddress(addressUtils.formatAddress(c)) ?? [],
+            ),
+            { timer, signal: ctx.signal },
+          ));
+        const relayed = await this.service.dial(relayNc, target, {
+          timer: Math.max(1, timer - (this.clock.now() - t0)),
+          signal: ctx.signal,
+        });
+        const nc = this.manager.adoptDialled(relayed, 'relayed');
+        this.scheduleUpgrade(target, relayed);
+        this.watchCircuit(target, relayed);
+        return nc;
+      } catch (e) {
+        last = e as Error;
+        failures.push(`${relayText}: ${(e as Error).message}`);
+      }
+    }
+    if (last == null) {
+      throw new baseErrors.ErrorConnectionDial(
+        `No relay to try for ${targetText}: it named none and we hold no other connection`,
+      );
+    }
+    throw new baseErrors.ErrorConnectionDial(
+      `No relay took us to ${targetText}: ${failures.join('; ')}`,
+      { cause: last, data: { relays: failures } },
+    );
+  }
+
+  /**
+   * When the relay under a connection we made breaks (it died, or went
+   * silent past the tunnel's idle timeout), connect again by every path:
+   * direct, punched, or another relay. Not after a graceful close or an upgrade.
+   */
+  protected watchCircuit(target: NodeId, relayed: RelayedConnection): void {
+    relayed.onClose((reason) => {
+      if (this.stopped || reason == null || !(reason instanceof baseErrors.ErrorConnectionClosed)) {
+        return;
+      }
+      if (this.manager.getConnection(target) != null) return; // replaced already
+      const k = identity.encodeNodeId(target);
+      const relayText = identity.encodeNodeId(relayed.relay);
+      void this.reconnect(target).then(
+        (r) =>
+          this.audit({
+            kind: 'relay',
+            nodeId: k,
+            outcome: 'ok',
+            detail: `relay ${relayText} broke (${reason.message}); reconnected to ${k} (${(r as { path?: string }).path ?? 'ok'})`,
+          }),
+        (e: Error) =>
+          this.audit({
+            kind: 'relay',
+            nodeId: k,
+            outcome: 'failed',
+            error: { name: e.name, message: e.message },
+            detail: `relay ${relayText} broke (${reason.message}); reconnecting to ${k} failed`,
+          }),
+      );
+    });
+  }
+
+  /** While `relayed` lives, try for a punched path now and then (it replaces the relayed one). */
+  protected scheduleUpgrade(target: NodeId, relayed: RelayedConnection, attempt = 1): void {
+    const k = identity.encodeNodeId(target);
+    if (
+      this.stopped ||
+      this.signalling == null ||
+      this.config.upgradeInterval <= 0 ||
+      attempt > this.config.upgradeAttempts
+    ) {
+      return;
+    }
+    this.upgrades.get(k)?.cancel();
+    const timer = this.clock.setTimer(this.config.upgradeInterval * attempt, () => {
+      this.upgrades.delete(k);
+      if (relayed.closed || this.stopped) return;
+      const current = this.manager.getConnection(target);
+      if (current != null && !isRelayed(current.connection)) return;
+      void this.signalling!.connect(target, {}).then(
+        () => {
+          this.audit({
+            kind: 'relay',
+            nodeId: k,
+            outcome: 'ok',
+            detail: `upgraded ${k} from relayed to punched (attempt ${attempt}); the relayed connection closes once idle`,
+          });
+        },
+        (e: Error) => {
+          this.audit({
+            kind: 'relay',
+            nodeId: k,
+            outcome: 'failed',
+            error: { name: e.name, message: e.message },
+            detail: `upgrade attempt ${attempt} for relayed ${k} failed; staying relayed`,
+          });
+          this.scheduleUpgrade(target, relayed, attempt + 1);
+        },
+      );
+    });
+    this.upgrades.set(k, timer);
+    relayed.onClose(() => {
+      if (this.upgrades.get(k) === timer) {
+        timer.cancel();
+        this.upgrades.delete(k);
+      }
+    });
+  }
+}
+
+function isRelayed(c: Connection): boolean {
+  return (c as { path?: string }).path === 'relayed';
+}
+
+export default NodeRelay;
+export { nodeRelayConfigDefault, isRelayed };
+export type { NodeRelayConfig };

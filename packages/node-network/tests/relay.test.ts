@@ -1,0 +1,132 @@
+import { describe, test, expect } from '@jest/globals';
+import { DuplexHandler } from '@node-network/transport';
+import { world } from './simWorld.js';
+
+/** Echoes each message of a duplex call. */
+class EchoHandler extends DuplexHandler {
+  public handle = async function* (input: AsyncIterable<any>) {
+    for await (const m of input) yield m;
+  };
+}
+
+/** Three public nodes, and the seed list that names them. */
+async function helpers(w: ReturnType<typeof world>) {
+  const hs = [];
+  for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) hs.push(await w.add({ ip }));
+  return { hs, seeds: hs.map((h, i) => `${h.nn.nodeIdEncoded}@198.51.100.${i + 1}:1314`) };
+}
+
+describe('relayed connections through the facade on netsim', () => {
+  test('symmetric to symmetric: punching cannot work, a public node relays, RPC runs end to end', async () => {
+    const w = world(11);
+    const { hs, seeds } = await helpers(w);
+    const a = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    const b = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    const r = await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(r.path).toBe('relayed');
+    expect(await a.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
+    const [conn] = a.nn.status().connections.filter((c) => c.nodeId === b.nn.nodeIdEncoded);
+    expect(conn.path).toBe('relayed');
+    expect(hs.map((h) => h.nn.nodeIdEncoded)).toContain(conn.relay);
+    // B sees the same: an inbound relayed connection from A, verified end to end.
+    const [back] = b.nn.status().connections.filter((c) => c.nodeId === a.nn.nodeIdEncoded);
+    expect(back).toMatchObject({ path: 'relayed', initiator: 'remote', relay: conn.relay });
+    expect(await b.nn.ping(a.nn.nodeId)).toBeGreaterThan(0);
+    // The audit says which relay, and that the punch could not work first.
+    const audit = a.nn.status().audit;
+    expect(
+      audit.some((x) => x.kind === 'relay' && x.outcome === 'ok' && x.path === 'relayed'),
+    ).toBe(true);
+  }, 60_000);
+
+  test('a relayed connection upgrades to a punched one once a punch works; the open call is not cut', async () => {
+    const w = world(12);
+    const { hs, seeds } = await helpers(w);
+    const relay = { upgradeInterval: 4_000, upgradeAttempts: 3 };
+    const a = await w.add({ kind: 'port-restricted' }, undefined, { seedNodes: seeds, relay });
+    const b = await w.add({ kind: 'port-restricted' }, undefined, {
+      seedNodes: seeds,
+      relay,
+      handlers: { echo: new EchoHandler({}) },
+    });
+    for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    // No datagram passes between A and B (their sites): no punch, so a relay.
+    w.network.partition([a.host], [b.host]);
+    const r = await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(r.path).toBe('relayed');
+    const relayed = a.nn.connectionManager.getConnection(b.nn.nodeId)!;
+    // A call in flight on the relayed connection.
+    const call = await relayed.rpc.duplex<any, any>('echo');
+    const writer = call.writable.getWriter();
+    const reader = call.readable.getReader();
+    await writer.write({ n: 1 });
+    expect((await reader.read()).value).toMatchObject({ n: 1 });
+    // The path heals; the next upgrade attempt punches.
+    w.network.heal();
+    for (let i = 0; i < 200; i++) {
+      const c = a.nn.status().connections.find((x) => x.nodeId === b.nn.nodeIdEncoded);
+      if (c?.path === 'punched') break;
+      await new Promise<void>((res) => w.network.clock.setTimer(500, res));
+    }
+    const now = a.nn.status().connections.find((x) => x.nodeId === b.nn.nodeIdEncoded)!;
+    expect(now.path).toBe('punched');
+    expect(
+      a.nn.status().audit.some((x) => x.kind === 'relay' && /upgraded/.test(x.detail ?? '')),
+    ).toBe(true);
+    // New calls take the punched path; the old call still runs on the relayed one.
+    expect(await a.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
+    expect(relayed.connection.closed).toBe(false);
+    await writer.write({ n: 2 });
+    expect((await reader.read()).value).toMatchObject({ n: 2 });
+    await writer.close();
+    expect((await reader.read()).done).toBe(true);
+    // With its last stream done, the relayed connection closes.
+    for (let i = 0; i < 20 && !relayed.connection.closed; i++) {
+      await new Promise<void>((res) => w.network.clock.setTimer(500, res));
+    }
+    expect(relayed.connection.closed).toBe(true);
+    const [fromB] = b.nn.status().connections.filter((c) => c.nodeId === a.nn.nodeIdEncoded);
+    expect(fromB.path).not.toBe('relayed');
+  }, 120_000);
+
+  test('the relay dies: both ends notice at once, and the dialler reconnects through another relay', async () => {
+    const w = world(13);
+    const { hs, seeds } = await helpers(w);
+    const a = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    const b = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    expect((await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 30_000 })).path).toBe(
+      'relayed',
+    );
+    await a.nn.ping(b.nn.nodeId); // B's side of the tunnel is up once it answers
+    const first = a.nn.status().connections.find((c) => c.nodeId === b.nn.nodeIdEncoded)!;
+    const dying = hs.find((h) => h.nn.nodeIdEncoded === first.relay)!;
+    const aClosed = new Promise<Error | undefined>((res) =>
+      a.nn.connectionManager.getConnection(b.nn.nodeId)!.connection.onClose(res),
+    );
+    const bClosed = new Promise<Error | undefined>((res) =>
+      b.nn.connectionManager.getConnection(a.nn.nodeId)!.connection.onClose(res),
+    );
+    const t0 = w.network.clock.now();
+    await dying.nn.stop();
+    await dying.t.stop();
+    expect((await aClosed)?.message).toMatch(/relay/);
+    expect((await bClosed)?.message).toMatch(/relay|closed/);
+    // Noticed at once (the connections to the relay closed), not after an idle timeout.
+    expect(w.network.clock.now() - t0).toBeLessThan(5_000);
+    let again: typeof first | undefined;
+    for (let i = 0; i < 60 && again == null; i++) {
+      await new Promise<void>((res) => w.network.clock.setTimer(500, res));
+      again = a.nn.status().connections.find((c) => c.nodeId === b.nn.nodeIdEncoded);
+    }
+    expect(again?.path).toBe('relayed');
+    expect(again?.relay).not.toBe(first.relay);
+    expect(await a.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
+    expect(
+      a.nn
+        .status()
+        .audit.some((x) => x.kind === 'relay' && /broke .*reconnected/.test(x.detail ?? '')),
+    ).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,99 @@
+import type { NodeConnection } from '@node-network/transport';
+import type { RelayConfig } from '../src/RelayService.js';
+import type RelayedConnection from '../src/RelayedConnection.js';
+import * as identity from '@node-network/network-identity';
+import Logger, { LogLevel } from '@matrixai/logger';
+import { QUICTransport, NodeConnectionManager, RealClock } from '@node-network/transport';
+import RelayService from '../src/RelayService.js';
+import { tunnelIdentityOf } from '../src/tunnel.js';
+
+const logger = new Logger('relay-test', LogLevel.ERROR);
+
+type RelayNode = {
+  transport: QUICTransport;
+  manager: NodeConnectionManager;
+  relay: RelayService;
+  inbound: Array<RelayedConnection>;
+  stop(): Promise<void>;
+};
+
+/** A real QUIC node on loopback serving relay RPC, with `Service` (a subclass makes a hostile relay). */
+async function startRelayNode({
+  host = '127.0.0.1',
+  network = 'testnet',
+  config,
+  Service = RelayService,
+  adoptInbound = true,
+}: {
+  host?: string;
+  network?: identity.NetworkId;
+  config?: Partial<RelayConfig>;
+  Service?: typeof RelayService;
+  /** Hand inbound relayed connections to the manager (RPC on them); off: raw streams for the test. */
+  adoptInbound?: boolean;
+} = {}): Promise<RelayNode> {
+  const keyPair = identity.generateKeyPair();
+  const transport = new QUICTransport({
+    keyPair,
+    network,
+    config: { maxIdleTimeout: 10_000, keepAliveIntervalTime: 2_000 },
+    logger: logger.getChild('transport'),
+  });
+  await transport.start({ listen: [{ host, port: 0 }] });
+  const manager = new NodeConnectionManager({ transport, logger: logger.getChild('manager') });
+  const inbound: Array<RelayedConnection> = [];
+  const relay = new Service({
+    manager,
+    clock: new RealClock(),
+    tunnelIdentity: tunnelIdentityOf({
+      privateKey: keyPair.privateKey,
+      certificateChain: transport.certificateChainDER,
+      network,
+    }),
+    config,
+    onInbound: (c) => {
+      inbound.push(c);
+      if (adoptInbound) manager.adoptDialled(c, 'relayed', 'inbound');
+    },
+    logger: logger.getChild('relay'),
+  });
+  await manager.start({ handlers: relay.handlers() });
+  return {
+    transport,
+    manager,
+    relay,
+    inbound,
+    stop: async () => {
+      await manager.stop();
+      await transport.stop();
+    },
+  };
+}
+
+/** Connects `from` to `to` directly (loopback). */
+function link(from: RelayNode, to: RelayNode): Promise<NodeConnection> {
+  return from.manager.connect(to.transport.nodeId, to.transport.localAddresses);
+}
+
+function pattern(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+async function readAll(r: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Array<Uint8Array> = [];
+  for await (const c of r as any) parts.push(c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export { startRelayNode, link, pattern, readAll, sleep, logger };
+export type { RelayNode };
