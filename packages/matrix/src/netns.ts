@@ -18,6 +18,7 @@ const agentScript = path.resolve(
   'agent.js',
 );
 const helperPort = 1314;
+const httpRelayPort = 8080;
 const probePort = 3478;
 
 type Agent = { proc: ControlledProcessType; nodeId: string };
@@ -108,13 +109,26 @@ async function runNetnsMatrix({
     const dual = [lab.dualStackIps.ipv4, lab.dualStackIps.ipv6];
     const dualAgent = await startAgent(lab, lab.observerNs, {
       listen: dual.map((host) => ({ host, port: helperPort })),
+      // And the HTTP relay (WebSocket on TCP) for hosts whose UDP is blocked.
+      httpRelay: { listen: { host: lab.dualStackIps.ipv4, port: httpRelayPort } },
     });
     agents.push(dualAgent);
     seedNodes[dualAgent.nodeId] = dual.map((host) => formatAddress({ host, port: helperPort }));
     const nodes = new Map<string, Agent>();
     await Promise.all(
       [...lab.sites.values()].map(async (site) => {
-        const a = await startAgent(lab, site.hostNs, { listen: listenOf(site), seedNodes });
+        const a = await startAgent(lab, site.hostNs, {
+          listen: listenOf(site),
+          seedNodes,
+          ...(site.proxy != null
+            ? {
+                httpRelay: {
+                  relays: [`${dualAgent.nodeId}@ws://${lab.dualStackIps.ipv4}:${httpRelayPort}`],
+                  proxy: `http://${site.proxy.host}:${site.proxy.port}`,
+                },
+              }
+            : {}),
+        });
         agents.push(a);
         nodes.set(site.name, a);
       }),
@@ -130,6 +144,17 @@ async function runNetnsMatrix({
         if (name.endsWith('-a')) natByKind.set(name.slice(0, -2) as Kind, nat);
       }),
     );
+    // Hosts whose UDP is blocked are reachable once their HTTP relay connection is up.
+    for (const [name, a] of nodes) {
+      if (lab.sites.get(name)?.proxy == null) continue;
+      for (let i = 0; i < 40; i++) {
+        const s = (await a.proc.request('status', {}, 10_000)) as {
+          connections: Array<{ path: string }>;
+        };
+        if (s.connections.some((c) => c.path === 'http-relay')) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const results = await bounded(
       concurrency,
       pairs.map(([a, b]) => async (): Promise<PairResult> => {

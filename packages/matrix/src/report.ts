@@ -25,7 +25,7 @@ function formatTable(report: MatrixReport): string {
   const out = [`connectivity matrix (${report.lab})`, line(head), ...rows.map(line)];
   const s = report.summary;
   out.push(
-    `${s.connected}/${s.pairs} pairs connected (${s.direct} direct, ${s.punched} punched, ${s.relayed} relayed) in ${(report.wallMs / 1000).toFixed(1)} s`,
+    `${s.connected}/${s.pairs} pairs connected (${s.direct} direct, ${s.punched} punched, ${s.relayed} relayed, ${s.httpRelay} over the HTTP relay) in ${(report.wallMs / 1000).toFixed(1)} s`,
   );
   out.push('', 'NAT classification per kind (ipv4 | ipv6):');
   for (const n of report.nat) {

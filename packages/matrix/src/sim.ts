@@ -1,4 +1,4 @@
-import type { NodeId } from '@node-network/network-interface';
+import type { Address, NodeId } from '@node-network/network-interface';
 import { formatAddress } from '@node-network/network-interface';
 import type { SimHost } from '@node-network/netsim';
 import type { NATProbeServerConfig } from 'node-network';
@@ -6,6 +6,7 @@ import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { Network, Random, VirtualConnectionTransport, addSite } from '@node-network/netsim';
+import { memoryStreamPair } from '@node-network/http-relay';
 import { NodeNetwork } from 'node-network';
 import { allPairs, kinds as allKinds, summarise } from './types.js';
 import { natSummary, tryConnect } from './utils.js';
@@ -30,6 +31,7 @@ const helperIps = [
   { ipv4: '198.51.100.13', ipv6: '2001:db8:ff::13' },
 ];
 const helperPort = 1314;
+const httpRelayPort = 8080;
 const probePort = 3478;
 
 /**
@@ -83,6 +85,26 @@ class SimWorld {
     options: NodeOptions = {},
   ): Promise<SimNode> {
     const { host } = addSite(this.network, kind, { index, name });
+    const relay = this.helpers.find((h) => h.host.ipv4 != null && h.host.ipv6 != null);
+    if (kind === 'udp-blocked' && relay != null) {
+      // Its only way out is TCP: the dual-stack helper's HTTP relay (in memory here, a WebSocket on netns).
+      const open = async () => {
+        const [ours, theirs] = memoryStreamPair({ clock: this.network.clock });
+        const local = { host: '198.18.0.2', port: 50000, family: 'ipv4' } as Address;
+        const remote = { host: relay.host.ipv4!, port: httpRelayPort, family: 'ipv4' } as Address;
+        void relay.nn
+          .httpRelay!.acceptStream(theirs, { local: remote, remote: local })
+          .catch(() => {});
+        return { stream: ours, local, remote };
+      };
+      options = {
+        httpRelay: {
+          relays: [`${relay.nn.nodeIdEncoded}@ws://${relay.host.ipv4}:${httpRelayPort}`],
+          open,
+        },
+        ...options,
+      };
+    }
     return this.addNode(host, 0, name, undefined, options);
   }
 

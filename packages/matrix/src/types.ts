@@ -34,7 +34,14 @@ type KindNat = {
 type MatrixReport = {
   lab: 'netns' | 'sim';
   pairs: Array<PairResult>;
-  summary: { pairs: number; connected: number; direct: number; punched: number; relayed: number };
+  summary: {
+    pairs: number;
+    connected: number;
+    direct: number;
+    punched: number;
+    relayed: number;
+    httpRelay: number;
+  };
   /** Per kind: the NAT classification its node reached (NAT behaviour detection). */
   nat: Array<KindNat>;
   /** Wall time of the whole run, ms. */
@@ -58,6 +65,7 @@ function summarise(pairs: Array<PairResult>): MatrixReport['summary'] {
     direct: pairs.filter((p) => p.path === 'direct').length,
     punched: pairs.filter((p) => p.path === 'punched').length,
     relayed: pairs.filter((p) => p.path === 'relayed').length,
+    httpRelay: pairs.filter((p) => p.path === 'http-relay').length,
   };
 }
 

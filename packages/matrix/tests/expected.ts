@@ -44,12 +44,12 @@ function directReachable(a: Kind, b: Kind): boolean {
  * direct dial works; `punched` when both have IPv4 and UDP, unless both are
  * symmetric (endpoint-dependent on both sides; one symmetric side against a
  * port-filtering one is a birthday punch); `relayed` for two symmetric NATs
- * and for IPv6-only against IPv4-only (through the dual-stack relay); none
- * with UDP blocked (the HTTP relay's job).
+ * and for IPv6-only against IPv4-only (through the dual-stack relay);
+ * `http-relay` with UDP blocked (a WebSocket to the dual-stack relay).
  */
-function expectedPath(a: Kind, b: Kind): 'direct' | 'punched' | 'relayed' | null {
+function expectedPath(a: Kind, b: Kind): 'direct' | 'punched' | 'relayed' | 'http-relay' | null {
   if (directReachable(a, b)) return 'direct';
-  if (a === 'udp-blocked' || b === 'udp-blocked') return null;
+  if (a === 'udp-blocked' || b === 'udp-blocked') return 'http-relay';
   if (a === 'ipv6-only' || b === 'ipv6-only') return 'relayed';
   if (a === 'symmetric' && b === 'symmetric') return 'relayed';
   return 'punched';

@@ -55,6 +55,8 @@ import crypto from 'node:crypto';
 import dns from 'node:dns';
 import type { Seed } from './seeds.js';
 import NodeRelay, { isRelayed } from './NodeRelay.js';
+import NodeHttpRelay, { isWebSocket } from './NodeHttpRelay.js';
+import type { NodeHttpRelayConfig } from './NodeHttpRelay.js';
 import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
@@ -130,6 +132,13 @@ type NodeNetworkOptions = {
    * punched path). `false` turns it off.
    */
   relay?: Partial<NodeRelayConfig> | false;
+  /**
+   * HTTP relaying (with `relay`): `listen` serves a WebSocket relay endpoint;
+   * `relays` (`nodeId@ws://host:port`) are used when UDP is blocked (no peer
+   * answered over UDP after `observeNat` / `bootstrap`), through `proxy` or
+   * HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+   */
+  httpRelay?: Partial<NodeHttpRelayConfig>;
   /** Random bytes (refresh targets, nonces); default node:crypto. */
   randomBytes?: (n: number) => Uint8Array;
   logger?: Logger;
@@ -172,6 +181,8 @@ class NodeNetwork {
   public readonly signalling?: NodeSignalling;
   /** Set when relaying is on (it needs our key pair). */
   public readonly relay?: NodeRelay;
+  /** Set with `relay`: the WebSocket endpoint and the UDP-blocked fallback. */
+  public readonly httpRelay?: NodeHttpRelay;
   /** Set when a NodeGraph was given and maintenance is on. */
   protected maintenance?: NodeMaintenance;
   protected randomBytes = (n: number): Uint8Array =>
@@ -282,6 +293,16 @@ class NodeNetwork {
         config: options.relay,
         logger: this.logger.getChild('NodeRelay'),
       });
+      this.httpRelay = new NodeHttpRelay({
+        nodeId: this.nodeId,
+        clock: this.clock,
+        manager: this.connectionManager,
+        tunnelIdentity: () => this.relay!.tunnel(),
+        udpWorks: () => this.udpWorks(),
+        audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        config: options.httpRelay,
+        logger: this.logger.getChild('NodeHttpRelay'),
+      });
     }
     this.seeds = parseSeedNodes(options.seedNodes ?? []);
     for (const seed of this.seeds) this.addAddresses(seed.nodeId, seed.addresses);
@@ -304,6 +325,7 @@ class NodeNetwork {
     });
     try {
       await this.relay?.start();
+      await this.httpRelay?.start();
       await this.connectionManager.start({
         handlers: {
           ...(this.relay?.handlers() ?? {}),
@@ -431,6 +453,7 @@ class NodeNetwork {
     );
     this.unsubscribeInbound?.();
     this.relay?.stop();
+    await this.httpRelay?.stop();
     await this.natProbeService.stop();
     await this.connectionManager.stop();
     await this.quicTransport?.stop();
@@ -443,6 +466,8 @@ class NodeNetwork {
    * of that family).
    */
   protected ownCandidates(): Array<signalProtocol.Candidate> {
+    // UDP blocked: nothing to punch toward (a relay reaches us).
+    if (this.httpRelay?.active) return [];
     const out: Array<signalProtocol.Candidate> = [];
     const add = (host: string, port: number, kind: signalProtocol.CandidateKind) => {
       const a = addressUtils.tryParseAddress(addressUtils.formatAddress({ host, port }));
@@ -470,8 +495,9 @@ class NodeNetwork {
   }
 
   /** How a live connection was made. */
-  protected pathOf(c: Connection): 'direct' | 'punched' | 'relayed' {
-    if (isRelayed(c)) return 'relayed';
+  protected pathOf(c: Connection): 'direct' | 'punched' | 'relayed' | 'http-relay' {
+    if (isWebSocket(c)) return 'http-relay';
+    if (isRelayed(c)) return (c as { overHttp?: boolean }).overHttp ? 'http-relay' : 'relayed';
     return this.signalling?.isPunched(c.id) ? 'punched' : 'direct';
   }
 
@@ -542,9 +568,22 @@ class NodeNetwork {
     const remaining = () =>
       total == null ? undefined : Math.max(1, total - (this.clock.now() - t0));
     let nc: NodeConnection | undefined;
-    let path: 'direct' | 'punched' | 'relayed' = 'direct';
+    let path: 'direct' | 'punched' | 'relayed' | 'http-relay' = 'direct';
     let directError: Error | undefined;
-    if (toTry.length > 0) {
+    // UDP blocked: no dial or punch can work; straight to a relay over our HTTP relay connections.
+    const udpBlocked = this.httpRelay?.active === true && this.relay != null;
+    if (udpBlocked) {
+      try {
+        nc = await this.relay!.connect(id, { timer: remaining(), signal: ctx?.signal });
+        path = this.pathOf(nc.connection);
+      } catch (e) {
+        throw new errors.ErrorNodeNetworkConnect(
+          `Cannot connect to ${text}: UDP is blocked here and no relay took us: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
+    if (nc == null && toTry.length > 0) {
       // With signalling to fall back on, the direct dial gets a short budget.
       const directTimer =
         this.signalling != null
@@ -582,7 +621,7 @@ class NodeNetwork {
     ) {
       try {
         nc = await this.relay.connect(id, { timer: remaining(), signal: ctx?.signal });
-        path = 'relayed';
+        path = this.pathOf(nc.connection);
       } catch (e) {
         if (ctx?.signal?.aborted) throw e;
         relayError = e as Error;
@@ -609,7 +648,7 @@ class NodeNetwork {
       );
     }
     if (given.length > 0) this.addAddresses(id, given);
-    if (path !== 'relayed') {
+    if (path === 'direct' || path === 'punched') {
       // (A relayed connection's address is the relay's, not the node's.)
       await this.discovery
         ?.remember(id, nc.connection.remoteAddress, given.length > 0 ? 'config' : 'lookup', path)
@@ -790,7 +829,25 @@ class NodeNetwork {
         }),
       );
     }
+    // No peer answered over UDP: the HTTP relays, if configured.
+    await this.httpRelay?.check();
     return this.status().nat;
+  }
+
+  /** Whether some seed answers over UDP now (a dial to it, closed at once). */
+  protected async udpWorks(): Promise<boolean> {
+    for (const seed of this.seeds) {
+      for (const address of this.knownNodes.get(identity.encodeNodeId(seed.nodeId)) ?? []) {
+        try {
+          const c = await this.transport.dial(seed.nodeId, address, { timer: 3_000 });
+          await c.close();
+          return true;
+        } catch {
+          // next
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -803,8 +860,8 @@ class NodeNetwork {
     ctx?: Partial<ContextTimedInput>,
   ): Promise<void> {
     const nc = this.connectionManager.getConnection(nodeId);
-    // Through a relay the peer sees the relay, not us.
-    if (nc == null || isRelayed(nc.connection)) return;
+    // Through a relay (or over WebSocket) the peer does not see our UDP address.
+    if (nc == null || isRelayed(nc.connection) || isWebSocket(nc.connection)) return;
     const reflexive = await this.connectionManager.observedAddress(nodeId, ctx);
     let local = nc.connection.localAddress;
     if (local.host === '0.0.0.0' || local.host === '::') {

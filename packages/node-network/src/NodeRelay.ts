@@ -151,6 +151,14 @@ class NodeRelay {
     this.upgrades.clear();
   }
 
+  /** The end-to-end tunnel's identity (after `start`). */
+  public tunnel(): TunnelIdentity {
+    if (this.tunnelIdentity == null) {
+      throw new baseErrors.ErrorConnectionClosed('Relaying is not started');
+    }
+    return this.tunnelIdentity;
+  }
+
   /** The RPC methods of relaying (`relayConnect`, `relayAccept`). */
   public handlers(): ServerManifest {
     return this.service.handlers();
@@ -171,14 +179,18 @@ class NodeRelay {
       .slice(0, this.config.advertise)
       .map((c) => ({
         nodeId: c.remoteNodeId,
-        candidates: [
-          {
-            host: c.remoteAddress.host,
-            port: c.remoteAddress.port,
-            family: c.remoteAddress.family === 'ipv6' ? 'ipv6' : 'ipv4',
-            kind: 'observed' as const,
-          },
-        ],
+        // Over WebSocket we see a proxy's address, not the relay's UDP one: name the relay only.
+        candidates:
+          (c as { path?: string }).path === 'websocket'
+            ? []
+            : [
+                {
+                  host: c.remoteAddress.host,
+                  port: c.remoteAddress.port,
+                  family: c.remoteAddress.family === 'ipv6' ? 'ipv6' : 'ipv4',
+                  kind: 'observed' as const,
+                },
+              ],
       }));
   }
 

@@ -29,8 +29,10 @@ const nodeSignallingConfigDefault: NodeSignallingConfig = {
   rateLimits: {},
 };
 
+/** A connection whose far address is not the peer's UDP address (a relay circuit, a WebSocket). */
 function isRelayed(c: { path?: string } | object): boolean {
-  return (c as { path?: string }).path === 'relayed';
+  const path = (c as { path?: string }).path;
+  return path === 'relayed' || path === 'websocket';
 }
 
 function distance(a: NodeId, b: NodeId): bigint {

@@ -7,9 +7,10 @@ type ConnectResult = {
   connectionId: string;
   /**
    * `direct`: dialled; `punched`: signalled through peers, then a hole
-   * punched; `relayed`: through a relay, end-to-end encrypted.
+   * punched; `relayed`: through a relay, end-to-end encrypted; `http-relay`:
+   * over WebSocket on TCP to a relay (UDP blocked), or relayed with such a leg.
    */
-  path: 'direct' | 'punched' | 'relayed';
+  path: 'direct' | 'punched' | 'relayed' | 'http-relay';
   /** The peer's address as we reach it. */
   address: string;
   /** Wall time `connect` took, ms (0 when a live connection was reused). */
@@ -21,7 +22,7 @@ type ConnectionStatus = {
   nodeId: string;
   connectionId: string;
   initiator: 'local' | 'remote';
-  path: 'direct' | 'punched' | 'relayed';
+  path: 'direct' | 'punched' | 'relayed' | 'http-relay';
   /** The relay in the middle (relayed connections). */
   relay?: string;
   localAddress: string;

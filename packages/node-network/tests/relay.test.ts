@@ -1,5 +1,6 @@
 import { describe, test, expect } from '@jest/globals';
 import { DuplexHandler } from '@node-network/transport';
+import { memoryStreamPair } from '@node-network/http-relay';
 import { world } from './simWorld.js';
 
 /** Echoes each message of a duplex call. */
@@ -128,5 +129,45 @@ describe('relayed connections through the facade on netsim', () => {
         .status()
         .audit.some((x) => x.kind === 'relay' && /broke .*reconnected/.test(x.detail ?? '')),
     ).toBe(true);
+  }, 120_000);
+});
+
+describe('HTTP relay fallback through the facade on netsim', () => {
+  test('a node behind a UDP-blocking firewall reaches the network over a WebSocket relay, both ways', async () => {
+    const w = world(14);
+    const { hs, seeds } = await helpers(w);
+    const r = await w.add({ ip: '198.51.100.9' }, undefined, { seedNodes: seeds });
+    const rId = r.nn.nodeIdEncoded;
+    // The simulator's TCP: an in-memory stream into R's WebSocket endpoint.
+    const open = async () => {
+      const [ours, theirs] = memoryStreamPair({ clock: w.network.clock });
+      const local = { host: '198.18.0.2', port: 50000, family: 'ipv4' as const };
+      const remote = { host: '198.51.100.9', port: 8080, family: 'ipv4' as const };
+      void r.nn.httpRelay!.acceptStream(theirs, { local: remote, remote: local }).catch(() => {});
+      return { stream: ours, local, remote };
+    };
+    const allSeeds = [...seeds, `${rId}@198.51.100.9:1314`];
+    const u = await w.add({ kind: 'udp-blocked' }, undefined, {
+      seedNodes: allSeeds,
+      httpRelay: { relays: [`${rId}@ws://198.51.100.9:8080`], open },
+    });
+    const a = await w.add({ kind: 'port-restricted' }, undefined, { seedNodes: allSeeds });
+    await a.nn.observeNat([...hs.map((h) => h.nn.nodeId), r.nn.nodeId]);
+    // No UDP answer: U switches to the HTTP relay by itself.
+    await u.nn.observeNat([...hs.map((h) => h.nn.nodeId), r.nn.nodeId], { timeoutMs: 1_000 });
+    expect(u.nn.httpRelay!.active).toBe(true);
+    const toR = u.nn.status().connections.find((c) => c.nodeId === rId);
+    expect(toR?.path).toBe('http-relay');
+    expect(u.nn.status().audit.some((x) => /UDP looks blocked/.test(x.detail ?? ''))).toBe(true);
+    // A reaches U (signalled through R, relayed by R over the WebSocket leg)...
+    const au = await a.nn.connect(u.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(au.path).toBe('http-relay');
+    expect(await a.nn.ping(u.nn.nodeId)).toBeGreaterThan(0);
+    // ...and U reaches a node it never met, straight through the relay.
+    const b = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: allSeeds });
+    await b.nn.observeNat([...hs.map((h) => h.nn.nodeId), r.nn.nodeId]);
+    const ub = await u.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(ub.path).toBe('http-relay');
+    expect(await u.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -194,6 +194,9 @@ class RelayService {
           initiator: 'local',
           clock: this.clock,
           config: this.config.mux,
+          overHttp:
+            viaWebSocket(relay.connection) ||
+            (stream.meta?.result as { overHttp?: unknown } | null)?.overHttp === true,
         }),
       );
       this.audit({
@@ -273,6 +276,7 @@ class RelayService {
       );
     }
     const toB = this.manager.getConnection(target);
+    const fromConn = this.manager.getConnection(identity.decodeNodeId(sourceText))?.connection;
     if (toB == null) {
       refuse(
         new errors.ErrorRelayTargetUnreachable(`This relay holds no connection to ${targetText}`),
@@ -290,7 +294,7 @@ class RelayService {
     try {
       streamB = await toB!.rpc.raw(
         'relayAccept',
-        { source: sourceText },
+        { source: sourceText, overHttp: viaWebSocket(fromConn) },
         { timer: this.config.setupTimeoutTime },
       );
     } catch (e) {
@@ -332,7 +336,7 @@ class RelayService {
       (e) => end(e instanceof Error ? e : new Error(String(e))),
     );
     const bToA = this.meter(streamB.readable, circuit, 'b-a', end);
-    return [{ circuit: circuit.id }, bToA];
+    return [{ circuit: circuit.id, overHttp: viaWebSocket(toB!.connection) }, bToA];
   }
 
   /** As the target: a relay brings us a circuit from `source`. */
@@ -396,6 +400,9 @@ class RelayService {
           initiator: 'remote',
           clock: this.clock,
           config: this.config.mux,
+          overHttp:
+            (relayNc != null && viaWebSocket(relayNc.connection)) ||
+            (params as { overHttp?: unknown } | undefined)?.overHttp === true,
         });
         const connection = relayNc != null ? this.watchRelay(relayNc.connection, relayed) : relayed;
         made = connection;
@@ -541,6 +548,11 @@ function rawHandler(
     ): Promise<any> => f(input[0].params, input[1], meta, ctx?.signal);
   }
   return new CircuitHandler({});
+}
+
+/** Whether `c` is a WebSocket tunnel (an HTTP relay leg). */
+function viaWebSocket(c: Connection | undefined): boolean {
+  return (c as { path?: string } | undefined)?.path === 'websocket';
 }
 
 /** What a relay's refusal looks like on A's side: a typed relay error carrying its reason. */

@@ -25,11 +25,18 @@ class RelayedConnection implements Connection {
   public readonly id: string;
   public readonly localNodeId: NodeId;
   public readonly remoteNodeId: NodeId;
+  /** The node in the middle (a relayed connection); undefined for a tunnel straight to the peer. */
   public readonly relay: NodeId;
   public readonly localAddress: Address;
   public readonly remoteAddress: Address;
   public readonly initiator: 'local' | 'remote';
-  public readonly path = 'relayed' as const;
+  /**
+   * `relayed`: a circuit through a relay; `websocket`: a tunnel straight to
+   * the peer over WebSocket on TCP (see @node-network/http-relay).
+   */
+  public readonly path: 'relayed' | 'websocket';
+  /** Some leg of the way runs over WebSocket on TCP (an HTTP relay). */
+  public readonly overHttp: boolean;
   protected session: MuxSession;
   protected socket: tls.TLSSocket;
 
@@ -43,7 +50,11 @@ class RelayedConnection implements Connection {
     initiator,
     clock,
     config,
+    path = 'relayed',
+    overHttp = path === 'websocket',
   }: {
+    path?: 'relayed' | 'websocket';
+    overHttp?: boolean;
     socket: tls.TLSSocket;
     localNodeId: NodeId;
     remoteNodeId: NodeId;
@@ -54,7 +65,9 @@ class RelayedConnection implements Connection {
     clock: Clock;
     config?: Partial<MuxConfig>;
   }) {
-    this.id = `relayed-${++nextId}`;
+    this.id = `${path}-${++nextId}`;
+    this.path = path;
+    this.overHttp = overHttp;
     this.socket = socket;
     this.localNodeId = localNodeId;
     this.remoteNodeId = remoteNodeId;

@@ -390,7 +390,7 @@ class NodeConnectionManager {
   @ready(new errors.ErrorTransportNotRunning())
   public adoptDialled(
     connection: Connection,
-    path: 'direct' | 'punched' | 'relayed',
+    path: 'direct' | 'punched' | 'relayed' | 'http-relay',
     direction: 'outbound' | 'inbound' = 'outbound',
   ): NodeConnection {
     this.audit({

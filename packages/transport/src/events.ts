@@ -25,7 +25,7 @@ type AuditRecord = {
     | 'relay';
   nodeId?: string;
   address?: string;
-  path?: 'direct' | 'punched' | 'relayed';
+  path?: 'direct' | 'punched' | 'relayed' | 'http-relay';
   direction?: 'outbound' | 'inbound';
   outcome?: 'ok' | 'failed' | 'cancelled' | 'timeout';
   durationMs?: number;

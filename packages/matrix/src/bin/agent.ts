@@ -17,6 +17,12 @@ type AgentConfig = {
   listen: Array<{ host: string; port?: number }>;
   seedNodes?: Record<string, Array<string>>;
   natProbeServers?: Array<{ host: string; port: number; otherPort?: number; otherHost?: string }>;
+  /** HTTP relaying: a WebSocket endpoint to serve, and relays (with a proxy) to use when UDP is blocked. */
+  httpRelay?: {
+    listen?: { host: string; port: number };
+    relays?: Array<string>;
+    proxy?: string | null;
+  };
 };
 
 const send = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -30,6 +36,7 @@ async function main(): Promise<void> {
     listen: config.listen,
     seedNodes: config.seedNodes,
     natProbeServers: config.natProbeServers,
+    httpRelay: config.httpRelay,
     logger,
   });
   const commands: Record<string, (args: any) => Promise<unknown>> = {

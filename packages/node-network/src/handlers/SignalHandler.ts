@@ -28,7 +28,7 @@ class SignalHandler extends UnaryHandler<
     const from = {
       nodeId: identity.decodeNodeId(String(meta?.remoteNodeId)),
       address: addressUtils.toAddress(meta?.remoteHost, Number(meta?.remotePort)),
-      relayed: meta?.path === 'relayed',
+      relayed: meta?.path === 'relayed' || meta?.path === 'websocket',
     };
     return this.container.handle(input, from, { signal: ctx?.signal });
   };

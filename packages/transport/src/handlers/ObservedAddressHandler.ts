@@ -14,9 +14,9 @@ class ObservedAddressHandler extends UnaryHandler<{}, JSONObject, ObservedAddres
     _cancel: (reason?: unknown) => void,
     meta: Record<string, JSONValue> | undefined,
   ): Promise<ObservedAddress> => {
-    if (meta?.path === 'relayed') {
+    if (meta?.path === 'relayed' || meta?.path === 'websocket') {
       throw new ErrorRPCRequestInvalid(
-        "observedAddress over a relayed connection: the address seen is the relay's, not yours",
+        `observedAddress over a ${String(meta.path)} connection: the address seen is not your UDP address`,
       );
     }
     return { host: String(meta?.remoteHost), port: Number(meta?.remotePort) };
