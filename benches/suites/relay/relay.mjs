@@ -13,6 +13,7 @@ import {
   addresses,
 } from '@node-network/transport';
 import { RelayService, tunnelIdentityOf } from '@node-network/relay';
+import { HttpRelayServer, connectHttpRelay } from '@node-network/http-relay';
 import { MB, now, startChild, writeResults } from '../../lib.mjs';
 import { countAndAnswer } from '../quic/quic.mjs';
 
@@ -38,10 +39,16 @@ async function node({ onInbound } = {}) {
     logger,
   });
   await manager.start({ handlers: relay.handlers() });
+  const tunnelIdentity = tunnelIdentityOf({
+    privateKey: keyPair.privateKey,
+    certificateChain: transport.certificateChainDER,
+    network: 'testnet',
+  });
   return {
     transport,
     manager,
     relay,
+    tunnelIdentity,
     info: {
       nodeId: identity.encodeNodeId(transport.nodeId),
       port: transport.localAddresses[0].port,
@@ -72,6 +79,21 @@ async function child(role) {
   });
   await plain.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
   plain.onConnection(count);
+  let ws;
+  if (role === 'relay') {
+    // The HTTP relay endpoint: WebSocket on TCP.
+    const server = new HttpRelayServer({
+      localNodeId: n.transport.nodeId,
+      tunnelIdentity: n.tunnelIdentity,
+      clock: new RealClock(),
+      onConnection: (c) => n.manager.adoptDialled(c, 'http-relay', 'inbound'),
+      logger,
+    });
+    await server.start({ host: '127.0.0.1', port: 0 });
+    ws = { port: server.port };
+  }
+  // A second node here reaches the relay over WebSocket only (as a UDP-blocked node does).
+  const w = role === 'target' ? await node({ onInbound: count }) : undefined;
   let cpu = process.cpuUsage();
   process.on('message', async (m) => {
     if (m.cmd === 'exit') process.exit(0);
@@ -89,10 +111,23 @@ async function child(role) {
       ]);
       send({ connected: true });
     }
+    if (m.cmd === 'connect-ws') {
+      const c = await connectHttpRelay({
+        url: `ws://127.0.0.1:${m.wsPort}`,
+        expected: identity.decodeNodeId(m.nodeId),
+        localNodeId: w.transport.nodeId,
+        tunnelIdentity: w.tunnelIdentity,
+        clock: new RealClock(),
+        proxy: null,
+      });
+      w.manager.adoptDialled(c, 'http-relay');
+      send({ wsConnected: true, nodeId: w.info.nodeId });
+    }
   });
   send({
     ...n.info,
     role,
+    ws,
     direct: { nodeId: identity.encodeNodeId(plain.nodeId), port: plain.localAddresses[0].port },
   });
 }
@@ -151,7 +186,17 @@ export async function run() {
     const relayed = await a.relay.dial(toR, identity.decodeNodeId(bi.nodeId));
     const relayedResult = await timed(await relayed.openStream(), [r, b]);
     await relayed.close();
+    // HTTP relay: A -> R over QUIC, R -> W over WebSocket on TCP.
+    b.send({ cmd: 'connect-ws', nodeId: ri.nodeId, wsPort: ri.ws.port });
+    const wi = await b.next((m) => m.wsConnected);
+    const overHttp = await a.relay.dial(toR, identity.decodeNodeId(wi.nodeId));
+    const httpResult = await timed(await overHttp.openStream(), [r, b]);
+    await overHttp.close();
     const ratio = +(relayedResult.mbPerS / directResult.mbPerS).toFixed(2);
+    const httpRatio = +(httpResult.mbPerS / relayedResult.mbPerS).toFixed(2);
+    console.log(
+      `HTTP relay (WebSocket leg) ${httpResult.mbPerS} MB/s: ${httpRatio} of the QUIC relay in this run`,
+    );
     console.log(
       `direct ${directResult.mbPerS} MB/s, relayed ${relayedResult.mbPerS} MB/s (${BYTES / MB} MB, one stream): ratio ${ratio}`,
     );
@@ -159,7 +204,14 @@ export async function run() {
       `CPU ms/MB (A+R+B): direct ${directResult.cpuMsPerMBTotal}, relayed ${relayedResult.cpuMsPerMBTotal}; cores busy: direct ${directResult.coresBusy}, relayed ${relayedResult.coresBusy}`,
     );
     console.log(
-      `wrote ${writeResults('relay', { bytes: BYTES, direct: directResult, relayed: relayedResult, ratio })}`,
+      `wrote ${writeResults('relay', {
+        bytes: BYTES,
+        direct: directResult,
+        relayed: relayedResult,
+        ratio,
+        httpRelayed: httpResult,
+        httpRatio,
+      })}`,
     );
   } finally {
     await a.manager.stop();

@@ -1,5 +1,6 @@
 import type { ControlledProcess as ControlledProcessType, LabSite } from '@node-network/netlab';
 import type { NATClassification } from '@node-network/signalling';
+import type { TransferResult } from './transfer.js';
 import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,11 +70,16 @@ async function runNetnsMatrix({
   kinds = allKinds,
   concurrency = 4,
   connectTimeoutTime = 20_000,
+  transfers = [],
+  transferBytes = 64e6,
 }: {
   kinds?: ReadonlyArray<Kind>;
   concurrency?: number;
   connectTimeoutTime?: number;
-} = {}): Promise<MatrixReport> {
+  /** Pairs that, once connected, send `transferBytes` from a to b and check what arrived. */
+  transfers?: ReadonlyArray<[Kind, Kind]>;
+  transferBytes?: number;
+} = {}): Promise<MatrixReport & { transfers: Array<{ a: Kind; b: Kind } & TransferResult> }> {
   const t0 = performance.now();
   if (!fs.existsSync(agentScript)) {
     throw new Error(`${agentScript} is missing: build first (pnpm build)`);
@@ -165,9 +171,38 @@ async function runNetnsMatrix({
           { nodeId: to.nodeId, timeoutMs: connectTimeoutTime },
           connectTimeoutTime + 10_000,
         )) as Omit<PairResult, 'a' | 'b'>;
+        if (!r.connected && process.env.MATRIX_DEBUG != null) {
+          const s = (await to.proc.request('status', {}, 10_000)) as {
+            connections: Array<{ path: string; nodeId: string }>;
+            audit: Array<{ kind: string; detail?: string; time: number }>;
+          };
+          const fs2 = (await from.proc.request('status', {}, 10_000)) as {
+            connections: Array<{ path: string; nodeId: string }>;
+          };
+          process.stderr.write(
+            `DEBUG ${a}->${b}: dialler connections ${JSON.stringify(fs2.connections.map((c) => `${c.path} ${c.nodeId.slice(0, 8)}`))}; target connections ${JSON.stringify(s.connections.map((c) => `${c.path} ${c.nodeId.slice(0, 8)}`))}\n${s.audit
+              .filter(
+                (x) => x.kind === 'relay' || x.kind === 'signal' || x.kind === 'connection-close',
+              )
+              .slice(-12)
+              .map((x) => `  ${x.time} ${x.kind} ${x.detail ?? ''}`)
+              .join('\n')}\n`,
+          );
+        }
         return { a, b, ...r };
       }),
     );
+    const transferResults: Array<{ a: Kind; b: Kind } & TransferResult> = [];
+    for (const [a, b] of transfers) {
+      const r = (await nodes
+        .get(`${a}-a`)!
+        .proc.request(
+          'transfer',
+          { nodeId: nodes.get(`${b}-b`)!.nodeId, bytes: transferBytes },
+          300_000,
+        )) as TransferResult;
+      transferResults.push({ a, b, ...r });
+    }
     const nat: Array<KindNat> = kinds.map((k) => {
       const n = natByKind.get(k)!;
       return { kind: k, ipv4: natSummary(n.ipv4), ipv6: natSummary(n.ipv6) };
@@ -176,6 +211,7 @@ async function runNetnsMatrix({
       lab: 'netns',
       pairs: results,
       summary: summarise(results),
+      transfers: transferResults,
       nat,
       wallMs: performance.now() - t0,
     };

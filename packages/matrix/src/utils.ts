@@ -6,7 +6,7 @@ import type { KindNat, PairResult } from './types.js';
 function errorText(e: unknown): string {
   const err = e as { name?: string; message?: string };
   const text = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  return text.length > 1200 ? `${text.slice(0, 1197)}...` : text;
 }
 
 /** The part of a NAT classification the matrix reports. */

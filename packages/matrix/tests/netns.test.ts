@@ -21,7 +21,24 @@ maybe('connectivity matrix on real kernel NATs', () => {
       'ipv6-only',
       'udp-blocked',
     ] as const;
-    const netns = await runNetnsMatrix({ kinds });
+    const netns = await runNetnsMatrix({
+      kinds,
+      // 64 MB through the HTTP relay (tinyproxy, WebSocket, relay, end-to-end TLS), and through a QUIC relay.
+      transfers: [
+        ['full-cone', 'udp-blocked'],
+        ['symmetric', 'symmetric'],
+      ],
+    });
+    for (const t of netns.transfers) {
+      expect({ pair: `${t.a}/${t.b}`, intact: t.intact, bytes: t.bytes }).toEqual({
+        pair: `${t.a}/${t.b}`,
+        intact: true,
+        bytes: 64e6,
+      });
+    }
+    console.log(
+      `netns transfers: ${netns.transfers.map((t) => `${t.a}->${t.b} ${t.bytes / 1e6} MB ${t.mbPerS} MB/s`).join(', ')}`,
+    );
     const sim = await runSimMatrix({ kinds });
     expect(netns.pairs.map((p) => `${p.a}/${p.b}: ${p.connected}`)).toEqual(
       sim.pairs.map((p) => `${p.a}/${p.b}: ${p.connected}`),

@@ -52,7 +52,7 @@ class ControlledProcess {
       this.exited = true;
       for (const [, w] of this.waiting) {
         clearTimeout(w.timer);
-        const tail = this.stderr.trim().split('\n').slice(-5).join('\n');
+        const tail = this.stderr.trim().split('\n').slice(-40).join('\n');
         w.reject(
           new ErrorControlledProcess(
             `Process exited (${code ?? signal}) before answering${tail !== '' ? `; its stderr ends:\n${tail}` : ''}`,

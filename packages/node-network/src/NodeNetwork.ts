@@ -290,6 +290,18 @@ class NodeNetwork {
         signalling: this.signalling,
         audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
         reconnect: (id) => this.connect(id),
+        known: () =>
+          this.seeds.map((seed) => ({
+            nodeId: seed.nodeId,
+            candidates: (this.knownNodes.get(identity.encodeNodeId(seed.nodeId)) ?? []).map(
+              (a) => ({
+                host: a.host,
+                port: a.port,
+                family: a.family === 'ipv6' ? ('ipv6' as const) : ('ipv4' as const),
+                kind: 'local' as const,
+              }),
+            ),
+          })),
         config: options.relay,
         logger: this.logger.getChild('NodeRelay'),
       });

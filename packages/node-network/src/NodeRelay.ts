@@ -54,6 +54,8 @@ class NodeRelay {
   protected manager: NodeConnectionManager;
   protected signalling?: NodeSignalling;
   protected audit: (r: Omit<AuditRecord, 'time'>) => void;
+  /** Nodes we know an address of (the seeds): relays to dial when none we hold reaches the target. */
+  protected known: () => Array<signal.RelayHint>;
   /** Connects again by every path (the facade's `connect`), when a relay we used broke. */
   protected reconnect: (target: NodeId) => Promise<unknown>;
   protected logger: Logger;
@@ -70,6 +72,7 @@ class NodeRelay {
     signalling,
     audit,
     reconnect = async () => {},
+    known = () => [],
     config = {},
     logger,
   }: {
@@ -82,6 +85,7 @@ class NodeRelay {
     signalling?: NodeSignalling;
     audit: (r: Omit<AuditRecord, 'time'>) => void;
     reconnect?: (target: NodeId) => Promise<unknown>;
+    known?: () => Array<signal.RelayHint>;
     config?: Partial<NodeRelayConfig>;
     logger?: Logger;
   }) {
@@ -94,6 +98,7 @@ class NodeRelay {
     this.signalling = signalling;
     this.audit = audit;
     this.reconnect = reconnect;
+    this.known = known;
     this.config = { ...nodeRelayConfigDefault, ...config };
     this.logger = logger ?? new Logger(this.constructor.name);
     const tunnel = (): TunnelIdentity => {
@@ -220,18 +225,25 @@ class NodeRelay {
     // Cheapest first: named relays we already hold a connection to, then the other named ones,
     // then our own peers closest to the target (a relay refuses at once if it cannot reach it).
     const held = (h: signal.RelayHint) => this.manager.getConnection(h.nodeId) != null;
-    const order = [...named.filter(held), ...named.filter((h) => !held(h)), ...peers].filter(
-      (h) => {
-        const k = identity.encodeNodeId(h.nodeId);
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      },
-    );
+    const order = [
+      ...named.filter(held),
+      ...peers,
+      ...named.filter((h) => !held(h)),
+      ...this.known().filter((h) => !held(h)),
+    ].filter((h) => {
+      const k = identity.encodeNodeId(h.nodeId);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
     const t0 = this.clock.now();
     const failures: Array<string> = [];
     let last: Error | undefined;
-    for (const hint of order.slice(0, this.config.attempts)) {
+    // Relays we hold a connection to cost one refusal round trip each: all of them are tried;
+    // `attempts` bounds the ones we would have to dial.
+    let dialled = 0;
+    for (const hint of order) {
+      if (!held(hint) && ++dialled > this.config.attempts) break;
       const left = ctx.timer != null ? ctx.timer - (this.clock.now() - t0) : undefined;
       if ((left != null && left <= 0) || ctx.signal?.aborted) break;
       const timer = Math.min(left ?? Infinity, this.config.attemptTimeoutTime);

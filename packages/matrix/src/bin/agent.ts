@@ -12,6 +12,7 @@ import Logger, { LogLevel, StreamHandler } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { NodeNetwork } from 'node-network';
 import { errorText, tryConnect } from '../utils.js';
+import { SinkHandler, transfer } from '../transfer.js';
 
 type AgentConfig = {
   listen: Array<{ host: string; port?: number }>;
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     seedNodes: config.seedNodes,
     natProbeServers: config.natProbeServers,
     httpRelay: config.httpRelay,
+    handlers: { sink: new SinkHandler({}) },
     logger,
   });
   const commands: Record<string, (args: any) => Promise<unknown>> = {
@@ -46,6 +48,9 @@ async function main(): Promise<void> {
       nn.observeNat(Object.keys(config.seedNodes ?? {}), { timeoutMs }),
     connect: async ({ nodeId, timeoutMs = 8_000 }: { nodeId: string; timeoutMs?: number }) =>
       tryConnect(nn, nodeId, timeoutMs),
+    /** Sends `bytes` to the node's `sink` over the live connection; says whether they arrived intact. */
+    transfer: async ({ nodeId, bytes }: { nodeId: string; bytes: number }) =>
+      transfer(nn, identity.decodeNodeId(nodeId), bytes),
     /** Measures the idle lifetime of our NAT's UDP mappings with a seed's probe server. */
     lifetime: async ({
       nodeId,
