@@ -2,6 +2,7 @@ import type { Address, Clock, NodeId, Stream } from '@node-network/network-inter
 import type { MuxConfig, TunnelIdentity } from '@node-network/relay';
 import type { IncomingMessage } from 'node:http';
 import http from 'node:http';
+import https from 'node:https';
 import Logger from '@matrixai/logger';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
@@ -82,10 +83,22 @@ class HttpRelayServer {
     return typeof a === 'object' && a != null ? a.port : 0;
   }
 
-  public async start({ host = '0.0.0.0', port = 0 }: { host?: string; port?: number } = {}) {
-    const server = http.createServer((_req, res) => {
+  /**
+   * Listens on `host:port`; with `tls` (a web certificate and its key, PEM)
+   * the endpoint is `wss://`, for networks whose proxies pass only TLS.
+   */
+  public async start({
+    host = '0.0.0.0',
+    port = 0,
+    tls,
+  }: { host?: string; port?: number; tls?: { key: string; cert: string } } = {}) {
+    const onRequest = (_req: IncomingMessage, res: http.ServerResponse) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required\n');
-    });
+    };
+    const server: http.Server =
+      tls != null
+        ? https.createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, onRequest)
+        : http.createServer(onRequest);
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.config.maxPayload,

@@ -11,7 +11,7 @@ import { errors as baseErrors } from '@node-network/network-interface';
 import { connectHttpRelay, relayPath } from '../src/HttpRelayClient.js';
 import { proxyFor, noProxy } from '../src/proxy.js';
 import * as errors from '../src/errors.js';
-import { startNode, clock } from './utils.js';
+import { startNode, clock, logger } from './utils.js';
 
 type Node = Awaited<ReturnType<typeof startNode>>;
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -188,5 +188,65 @@ describe('HTTP relay over WebSocket on loopback', () => {
         proxy: null,
       }),
     ).rejects.toBeInstanceOf(baseErrors.ErrorConnectionPeerRejected);
+  });
+
+  test('quotas: connections per IP and in all are refused at the upgrade', async () => {
+    const r = await node({ ws: true, serverConfig: { maxConnectionsPerIp: 1 } });
+    const u1 = await node();
+    const u2 = await node();
+    await wsConnect(u1, r);
+    await expect(wsConnect(u2, r)).rejects.toThrow(/429/);
+    const full = await node({ ws: true, serverConfig: { maxConnections: 0 } });
+    await expect(wsConnect(u2, full)).rejects.toThrow(/503/);
+  });
+
+  test('wss: a relay with a certificate serves TLS, and the client connects with wss://', async () => {
+    const r = await node();
+    const kp = identity.generateKeyPair();
+    const cert = await identity.createCertificate({
+      subjectKeyPair: kp,
+      network: 'testnet',
+      now: new Date(),
+      durationSeconds: 3600,
+    });
+    const { default: HttpRelayServer } = await import('../src/HttpRelayServer.js');
+    const server = new HttpRelayServer({
+      localNodeId: r.transport.nodeId,
+      tunnelIdentity: r.tunnelIdentity,
+      clock,
+      onConnection: (c) => r.manager.adoptDialled(c, 'http-relay', 'inbound'),
+      logger,
+    });
+    await server.start({
+      host: '127.0.0.1',
+      tls: {
+        key: identity.privateKeyToPem(kp.privateKey),
+        cert: identity.certificateChainToPem([cert]),
+      },
+    });
+    cleanup.push(() => server.stop());
+    const u = await node();
+    const c = await connectHttpRelay({
+      url: `wss://127.0.0.1:${server.port}`,
+      expected: r.transport.nodeId,
+      localNodeId: u.transport.nodeId,
+      tunnelIdentity: u.tunnelIdentity,
+      clock,
+      proxy: null,
+    });
+    u.manager.adoptDialled(c, 'http-relay');
+    await u.manager.ping(r.transport.nodeId);
+    // A plain ws:// client against the TLS endpoint fails with a typed error.
+    await expect(
+      connectHttpRelay({
+        url: `ws://127.0.0.1:${server.port}`,
+        expected: r.transport.nodeId,
+        localNodeId: u.transport.nodeId,
+        tunnelIdentity: u.tunnelIdentity,
+        clock,
+        proxy: null,
+        timer: 3_000,
+      }),
+    ).rejects.toBeInstanceOf(baseErrors.ErrorNodeNetwork);
   });
 });

@@ -9,7 +9,13 @@ const logger = new Logger('http-relay-test', LogLevel.ERROR);
 const clock = new RealClock();
 
 /** A node on loopback: QUIC, connection manager, relay service; with `ws`, a WebSocket endpoint too. */
-async function startNode({ ws = false }: { ws?: boolean } = {}) {
+async function startNode({
+  ws = false,
+  serverConfig,
+}: {
+  ws?: boolean;
+  serverConfig?: ConstructorParameters<typeof HttpRelayServer>[0]['config'];
+} = {}) {
   const keyPair = identity.generateKeyPair();
   const transport = new QUICTransport({ keyPair, network: 'testnet', logger });
   await transport.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
@@ -38,6 +44,7 @@ async function startNode({ ws = false }: { ws?: boolean } = {}) {
       tunnelIdentity,
       clock,
       onConnection: (c) => manager.adoptDialled(c, 'http-relay', 'inbound'),
+      config: serverConfig,
       logger,
     });
     await server.start({ host: '127.0.0.1', port: 0 });

@@ -171,3 +171,48 @@ describe('HTTP relay fallback through the facade on netsim', () => {
     expect(await u.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('HTTP relay: back to UDP', () => {
+  test('UDP blocked for a while (a partition): HTTP relay; once UDP answers again the node moves back', async () => {
+    const w = world(15);
+    const { hs, seeds } = await helpers(w);
+    const r = await w.add({ ip: '198.51.100.9' }, undefined, { seedNodes: seeds });
+    const open = async () => {
+      const [ours, theirs] = memoryStreamPair({ clock: w.network.clock });
+      const local = { host: '198.51.100.20', port: 50000, family: 'ipv4' as const };
+      const remote = { host: '198.51.100.9', port: 8080, family: 'ipv4' as const };
+      void r.nn.httpRelay!.acceptStream(theirs, { local: remote, remote: local }).catch(() => {});
+      return { stream: ours, local, remote };
+    };
+    const rSeed = `${r.nn.nodeIdEncoded}@198.51.100.9:1314`;
+    const u = await w.add({ ip: '198.51.100.20' }, undefined, {
+      seedNodes: [...seeds, rSeed],
+      httpRelay: {
+        relays: [`${r.nn.nodeIdEncoded}@ws://198.51.100.9:8080`],
+        open,
+        udpProbeInterval: 5_000,
+        keepInUseInterval: 2_000,
+      },
+    });
+    // Every datagram between U and the rest is dropped: UDP is blocked.
+    w.network.partition([u.host], [...hs.map((h) => h.host), r.host]);
+    await u.nn.observeNat([...hs.map((h) => h.nn.nodeId), r.nn.nodeId], { timeoutMs: 1_000 });
+    expect(u.nn.httpRelay!.active).toBe(true);
+    // The relay connection is kept in use: it outlives the relay's idle timeout.
+    const relayConn = u.nn.connectionManager.getConnection(r.nn.nodeId)!.connection;
+    await new Promise<void>((res) => w.network.clock.setTimer(4_000, res));
+    expect(relayConn.closed).toBe(false);
+    w.network.heal();
+    for (let i = 0; i < 40 && u.nn.httpRelay!.active; i++) {
+      await new Promise<void>((res) => w.network.clock.setTimer(500, res));
+    }
+    expect(u.nn.httpRelay!.active).toBe(false);
+    expect(u.nn.status().audit.some((x) => /UDP works again/.test(x.detail ?? ''))).toBe(true);
+    // New connections go over UDP again (not through the WebSocket).
+    const a = await w.add({ kind: 'full-cone' }, undefined, { seedNodes: [...seeds, rSeed] });
+    await a.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    const back = await u.nn.connect(a.nn.nodeIdEncoded, undefined, { timer: 20_000 });
+    expect(back.path).not.toBe('http-relay');
+    expect(await u.nn.ping(a.nn.nodeId)).toBeGreaterThan(0);
+  }, 120_000);
+});

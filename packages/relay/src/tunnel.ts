@@ -103,7 +103,8 @@ class StreamDuplex extends Duplex {
   }
 
   public _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
-    void this.writer.abort(e ?? undefined).catch(() => {});
+    // After a graceful end (`_final` closed the writer) there is nothing to abort.
+    if (!this.writableFinished) void this.writer.abort(e ?? undefined).catch(() => {});
     void this.reader.cancel(e ?? undefined).catch(() => {});
     cb(e);
   }
@@ -199,6 +200,8 @@ async function openTunnel({
     );
   }
   socket.off('error', early);
+  // When the TLS socket closes, the stream under it goes too (the peer sees the end at once).
+  socket.once('close', () => duplex.destroy());
   if (socket.destroyed) {
     throw new ErrorRelayCircuitBroken('The relay circuit closed during the handshake');
   }
