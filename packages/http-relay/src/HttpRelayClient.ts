@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { RelayedConnection, openTunnel } from '@node-network/relay';
 import { connectThroughProxy, proxyFor } from './proxy.js';
-import { socketAddresses, webSocketStream } from './webSocketStream.js';
+import { memoryStreamPair, socketAddresses, webSocketStream } from './webSocketStream.js';
 import { ErrorHttpRelayConfig, ErrorHttpRelayUnreachable } from './errors.js';
 
 /** The WebSocket path relays serve. */
@@ -205,3 +205,32 @@ function keepAlive(ws: WebSocket, clock: Clock, interval = 15_000): void {
 
 export { connectHttpRelay, openWebSocket, keepAlive, relayPath };
 export type { RelayStream };
+
+/**
+ * An `open` for `connectHttpRelay` that reaches `server` over an in-memory
+ * stream pair with `latency` (the simulator's TCP) instead of a WebSocket;
+ * `local` and `remote` are the addresses the two ends report.
+ */
+function memoryOpener({
+  clock,
+  server,
+  local,
+  remote,
+  latency,
+}: {
+  clock: Clock;
+  server: {
+    acceptStream(stream: Stream, addresses: { local: Address; remote: Address }): Promise<unknown>;
+  };
+  local: Address;
+  remote: Address;
+  latency?: number;
+}): typeof openWebSocket {
+  return async () => {
+    const [ours, theirs] = memoryStreamPair({ clock, latency });
+    void server.acceptStream(theirs, { local: remote, remote: local }).catch(() => {});
+    return { stream: ours, local, remote };
+  };
+}
+
+export { memoryOpener };

@@ -8,7 +8,7 @@
  * `Connection` like any other.
  */
 export { default as HttpRelayServer, httpRelayServerConfigDefault } from './HttpRelayServer.js';
-export { connectHttpRelay, openWebSocket, relayPath } from './HttpRelayClient.js';
+export { connectHttpRelay, openWebSocket, memoryOpener, relayPath } from './HttpRelayClient.js';
 export type { RelayStream } from './HttpRelayClient.js';
 export { proxyFor, noProxy, connectThroughProxy } from './proxy.js';
 export { webSocketStream, memoryStreamPair } from './webSocketStream.js';

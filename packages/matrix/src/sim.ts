@@ -6,7 +6,7 @@ import type { Kind, KindNat, MatrixReport, PairResult } from './types.js';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { Network, Random, VirtualConnectionTransport, addSite } from '@node-network/netsim';
-import { memoryStreamPair } from '@node-network/http-relay';
+import { memoryOpener } from '@node-network/http-relay';
 import { NodeNetwork } from 'node-network';
 import { allPairs, kinds as allKinds, summarise } from './types.js';
 import { natSummary, tryConnect } from './utils.js';
@@ -88,15 +88,12 @@ class SimWorld {
     const relay = this.helpers.find((h) => h.host.ipv4 != null && h.host.ipv6 != null);
     if (kind === 'udp-blocked' && relay != null) {
       // Its only way out is TCP: the dual-stack helper's HTTP relay (in memory here, a WebSocket on netns).
-      const open = async () => {
-        const [ours, theirs] = memoryStreamPair({ clock: this.network.clock });
-        const local = { host: '198.18.0.2', port: 50000, family: 'ipv4' } as Address;
-        const remote = { host: relay.host.ipv4!, port: httpRelayPort, family: 'ipv4' } as Address;
-        void relay.nn
-          .httpRelay!.acceptStream(theirs, { local: remote, remote: local })
-          .catch(() => {});
-        return { stream: ours, local, remote };
-      };
+      const open = memoryOpener({
+        clock: this.network.clock,
+        server: relay.nn.httpRelay!,
+        local: { host: '198.18.0.2', port: 50000, family: 'ipv4' } as Address,
+        remote: { host: relay.host.ipv4!, port: httpRelayPort, family: 'ipv4' } as Address,
+      });
       options = {
         httpRelay: {
           relays: [`${relay.nn.nodeIdEncoded}@ws://${relay.host.ipv4}:${httpRelayPort}`],

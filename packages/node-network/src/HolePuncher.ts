@@ -10,7 +10,7 @@ import type { AuditRecord, NodeConnection, NodeConnectionManager } from '@node-n
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { signal } from '@node-network/signalling';
-import { addresses as addressUtils } from '@node-network/transport';
+import { addresses as addressUtils, isRelayed } from '@node-network/transport';
 
 type HolePuncherConfig = signal.PunchStrategyConfig & {
   /** How long each side punches and dials after the answer (both NATs endpoint-independent), ms. */
@@ -136,7 +136,7 @@ class HolePuncher {
   /** The live connection to `nodeId` unless it runs through a relay (a punch is to replace that). */
   protected unrelayed(nodeId: NodeId): NodeConnection | undefined {
     const nc = this.manager.getConnection(nodeId);
-    return nc != null && (nc.connection as { path?: string }).path !== 'relayed' ? nc : undefined;
+    return nc != null && !isRelayed(nc.connection) ? nc : undefined;
   }
 
   /**

@@ -1,8 +1,9 @@
-import type { Address, Clock, Connection, NodeId, Stream } from '@node-network/network-interface';
+import type { Address, Clock, NodeId, Stream } from '@node-network/network-interface';
 import type { AuditRecord, NodeConnectionManager } from '@node-network/transport';
 import type { TunnelIdentity } from '@node-network/relay';
 import type { ProxyEnv } from '@node-network/http-relay';
 import Logger from '@matrixai/logger';
+import { connectionPath, isWebSocket } from '@node-network/transport';
 import * as identity from '@node-network/network-identity';
 import { HttpRelayServer, connectHttpRelay, openWebSocket } from '@node-network/http-relay';
 
@@ -34,14 +35,6 @@ const nodeHttpRelayConfigDefault: NodeHttpRelayConfig = {
   keepInUseInterval: 30_000,
 };
 
-function isWebSocket(c: Connection): boolean {
-  return (c as { path?: string }).path === 'websocket';
-}
-
-function isRelayedPath(c: Connection): boolean {
-  return (c as { path?: string }).path === 'relayed';
-}
-
 /**
  * The facade's HTTP relaying. A public node serves a WebSocket endpoint; a
  * node whose UDP is blocked (no peer answers over UDP) connects to its
@@ -56,7 +49,7 @@ class NodeHttpRelay {
   protected nodeId: NodeId;
   protected clock: Clock;
   protected manager: NodeConnectionManager;
-  protected tunnelIdentity: () => TunnelIdentity;
+  protected tunnelIdentity: TunnelIdentity;
   protected udpWorks: () => Promise<boolean>;
   protected audit: (r: Omit<AuditRecord, 'time'>) => void;
   protected logger: Logger;
@@ -77,7 +70,7 @@ class NodeHttpRelay {
     nodeId: NodeId;
     clock: Clock;
     manager: NodeConnectionManager;
-    tunnelIdentity: () => TunnelIdentity;
+    tunnelIdentity: TunnelIdentity;
     udpWorks: () => Promise<boolean>;
     audit: (r: Omit<AuditRecord, 'time'>) => void;
     config?: Partial<NodeHttpRelayConfig>;
@@ -91,18 +84,9 @@ class NodeHttpRelay {
     this.audit = audit;
     this.config = { ...nodeHttpRelayConfigDefault, ...config };
     this.logger = logger ?? new Logger(this.constructor.name);
-    const lazy = tunnelIdentity;
     this.server = new HttpRelayServer({
       localNodeId: nodeId,
-      tunnelIdentity: {
-        get keyPem() {
-          return lazy().keyPem;
-        },
-        get certPem() {
-          return lazy().certPem;
-        },
-        verify: (chain, expected) => lazy().verify(chain, expected),
-      },
+      tunnelIdentity,
       clock,
       onConnection: (c) => {
         this.manager.adoptDialled(c, 'http-relay', 'inbound');
@@ -152,7 +136,7 @@ class NodeHttpRelay {
     if (this.engaged || this.config.relays.length === 0) return;
     const udp = this.manager
       .listConnections()
-      .some((nc) => !isWebSocket(nc.connection) && !isRelayedPath(nc.connection));
+      .some((nc) => connectionPath(nc.connection) === 'direct');
     if (!udp) await this.engage('no peer answered over UDP');
   }
 
@@ -193,7 +177,7 @@ class NodeHttpRelay {
         url,
         expected: relayId,
         localNodeId: this.nodeId,
-        tunnelIdentity: this.tunnelIdentity(),
+        tunnelIdentity: this.tunnelIdentity,
         clock: this.clock,
         proxy: this.config.proxy,
         env: this.config.env,
@@ -233,12 +217,9 @@ class NodeHttpRelay {
     }
   }
 
-  /** Keeps the relay connections in use, and moves back once UDP answers again. */
+  /** Moves back once UDP answers again (the keep-in-use pings hold the relay connections). */
   protected async probe(): Promise<boolean> {
     if (!this.engaged) return false;
-    for (const nc of this.manager.listConnections()) {
-      if (isWebSocket(nc.connection)) this.manager.touch(nc.connection.remoteNodeId);
-    }
     const works = await this.udpWorks().catch(() => false);
     if (works) {
       this.engaged = false;
@@ -271,5 +252,5 @@ class NodeHttpRelay {
 }
 
 export default NodeHttpRelay;
-export { nodeHttpRelayConfigDefault, isWebSocket };
+export { nodeHttpRelayConfigDefault };
 export type { NodeHttpRelayConfig };

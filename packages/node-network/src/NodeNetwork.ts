@@ -25,6 +25,8 @@ import {
   UDPDatagramPort,
   addresses as addressUtils,
   events as transportEvents,
+  isRelayed,
+  isWebSocket,
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
@@ -54,8 +56,8 @@ import { events as graphEvents } from '@node-network/nodegraph';
 import crypto from 'node:crypto';
 import dns from 'node:dns';
 import type { Seed } from './seeds.js';
-import NodeRelay, { isRelayed } from './NodeRelay.js';
-import NodeHttpRelay, { isWebSocket } from './NodeHttpRelay.js';
+import NodeRelay from './NodeRelay.js';
+import NodeHttpRelay from './NodeHttpRelay.js';
 import type { NodeHttpRelayConfig } from './NodeHttpRelay.js';
 import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
@@ -309,7 +311,7 @@ class NodeNetwork {
         nodeId: this.nodeId,
         clock: this.clock,
         manager: this.connectionManager,
-        tunnelIdentity: () => this.relay!.tunnel(),
+        tunnelIdentity: this.relay.identity,
         udpWorks: () => this.udpWorks(),
         audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
         config: options.httpRelay,
@@ -584,18 +586,7 @@ class NodeNetwork {
     let directError: Error | undefined;
     // UDP blocked: no dial or punch can work; straight to a relay over our HTTP relay connections.
     const udpBlocked = this.httpRelay?.active === true && this.relay != null;
-    if (udpBlocked) {
-      try {
-        nc = await this.relay!.connect(id, { timer: remaining(), signal: ctx?.signal });
-        path = this.pathOf(nc.connection);
-      } catch (e) {
-        throw new errors.ErrorNodeNetworkConnect(
-          `Cannot connect to ${text}: UDP is blocked here and no relay took us: ${(e as Error).message}`,
-          { cause: e },
-        );
-      }
-    }
-    if (nc == null && toTry.length > 0) {
+    if (!udpBlocked && toTry.length > 0) {
       // With signalling to fall back on, the direct dial gets a short budget.
       const directTimer =
         this.signalling != null
@@ -616,7 +607,7 @@ class NodeNetwork {
       }
     }
     let signalError: Error | undefined;
-    if (nc == null) {
+    if (nc == null && !udpBlocked) {
       try {
         nc = (await this.signalling!.connect(id, { timer: remaining(), signal: ctx?.signal })).nc;
         path = 'punched';
@@ -638,6 +629,12 @@ class NodeNetwork {
         if (ctx?.signal?.aborted) throw e;
         relayError = e as Error;
       }
+    }
+    if (nc == null && udpBlocked) {
+      throw new errors.ErrorNodeNetworkConnect(
+        `Cannot connect to ${text}: UDP is blocked here and no relay took us: ${relayError!.message}`,
+        { cause: relayError },
+      );
     }
     if (nc == null) {
       const e = signalError!;

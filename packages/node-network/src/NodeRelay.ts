@@ -1,4 +1,4 @@
-import type { Clock, Connection, NodeId } from '@node-network/network-interface';
+import type { Clock, NodeId } from '@node-network/network-interface';
 import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
 import type { AuditRecord, NodeConnection, ServerManifest } from '@node-network/transport';
 import type { NodeConnectionManager } from '@node-network/transport';
@@ -9,7 +9,7 @@ import { distance } from './NodeSignalling.js';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { addresses as addressUtils } from '@node-network/transport';
+import { addresses as addressUtils, isRelayed, isWebSocket } from '@node-network/transport';
 import { RelayService, tunnelIdentityOf } from '@node-network/relay';
 
 type NodeRelayConfig = Partial<RelayConfig> & {
@@ -46,6 +46,8 @@ class NodeRelay {
   public readonly service: RelayService;
   /** The end-to-end tunnel's identity, made at `start` (it needs the transport's certificate). */
   protected tunnelIdentity?: TunnelIdentity;
+  /** The tunnel identity to hand out before `start`: it reads the one `start` makes (and refuses until then). */
+  public readonly identity: TunnelIdentity;
   protected keyPair: KeyPair;
   protected network: NetworkId;
   protected membershipClaim?: MembershipClaim;
@@ -107,18 +109,19 @@ class NodeRelay {
       }
       return this.tunnelIdentity;
     };
+    this.identity = {
+      get keyPem() {
+        return tunnel().keyPem;
+      },
+      get certPem() {
+        return tunnel().certPem;
+      },
+      verify: (chain, expected) => tunnel().verify(chain, expected),
+    };
     this.service = new RelayService({
       manager,
       clock,
-      tunnelIdentity: {
-        get keyPem() {
-          return tunnel().keyPem;
-        },
-        get certPem() {
-          return tunnel().certPem;
-        },
-        verify: (chain, expected) => tunnel().verify(chain, expected),
-      },
+      tunnelIdentity: this.identity,
       config: this.config,
       audit,
       onInbound: (c) => this.manager.adoptDialled(c, 'relayed', 'inbound'),
@@ -156,14 +159,6 @@ class NodeRelay {
     this.upgrades.clear();
   }
 
-  /** The end-to-end tunnel's identity (after `start`). */
-  public tunnel(): TunnelIdentity {
-    if (this.tunnelIdentity == null) {
-      throw new baseErrors.ErrorConnectionClosed('Relaying is not started');
-    }
-    return this.tunnelIdentity;
-  }
-
   /** The RPC methods of relaying (`relayConnect`, `relayAccept`). */
   public handlers(): ServerManifest {
     return this.service.handlers();
@@ -185,17 +180,16 @@ class NodeRelay {
       .map((c) => ({
         nodeId: c.remoteNodeId,
         // Over WebSocket we see a proxy's address, not the relay's UDP one: name the relay only.
-        candidates:
-          (c as { path?: string }).path === 'websocket'
-            ? []
-            : [
-                {
-                  host: c.remoteAddress.host,
-                  port: c.remoteAddress.port,
-                  family: c.remoteAddress.family === 'ipv6' ? 'ipv6' : 'ipv4',
-                  kind: 'observed' as const,
-                },
-              ],
+        candidates: isWebSocket(c)
+          ? []
+          : [
+              {
+                host: c.remoteAddress.host,
+                port: c.remoteAddress.port,
+                family: c.remoteAddress.family === 'ipv6' ? 'ipv6' : 'ipv4',
+                kind: 'observed' as const,
+              },
+            ],
       }));
   }
 
@@ -363,10 +357,6 @@ class NodeRelay {
   }
 }
 
-function isRelayed(c: Connection): boolean {
-  return (c as { path?: string }).path === 'relayed';
-}
-
 export default NodeRelay;
-export { nodeRelayConfigDefault, isRelayed };
+export { nodeRelayConfigDefault };
 export type { NodeRelayConfig };

@@ -6,7 +6,7 @@ import type { NATClassification } from '@node-network/signalling';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { signal } from '@node-network/signalling';
-import { addresses as addressUtils } from '@node-network/transport';
+import { addresses as addressUtils, connectionPath } from '@node-network/transport';
 import HolePuncher, { holePuncherConfigDefault, punchPayload } from './HolePuncher.js';
 import type { HolePuncherConfig } from './HolePuncher.js';
 
@@ -28,12 +28,6 @@ const nodeSignallingConfigDefault: NodeSignallingConfig = {
   firstHopAttempts: 8,
   rateLimits: {},
 };
-
-/** A connection whose far address is not the peer's UDP address (a relay circuit, a WebSocket). */
-function isRelayed(c: { path?: string } | object): boolean {
-  const path = (c as { path?: string }).path;
-  return path === 'relayed' || path === 'websocket';
-}
 
 function distance(a: NodeId, b: NodeId): bigint {
   let d = 0n;
@@ -381,7 +375,8 @@ class NodeSignalling {
       signal: ctx.signal,
     });
     const answer = signal.decodeSignalAnswer(wire);
-    if (route.kind === 'deliver' && !isRelayed(nc.connection)) {
+    // (Not over a relay circuit or a WebSocket: there the far address is not the target's UDP one.)
+    if (route.kind === 'deliver' && connectionPath(nc.connection) === 'direct') {
       // The last hop says where it sees the target.
       answer.observed = [{ ...nc.connection.remoteAddress, kind: 'observed' }];
     }

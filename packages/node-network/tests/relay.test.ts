@@ -1,6 +1,7 @@
 import { describe, test, expect } from '@jest/globals';
 import { DuplexHandler } from '@node-network/transport';
-import { memoryStreamPair } from '@node-network/http-relay';
+import type { Address } from '@node-network/network-interface';
+import { memoryOpener } from '@node-network/http-relay';
 import { world } from './simWorld.js';
 
 /** Echoes each message of a duplex call. */
@@ -139,13 +140,12 @@ describe('HTTP relay fallback through the facade on netsim', () => {
     const r = await w.add({ ip: '198.51.100.9' }, undefined, { seedNodes: seeds });
     const rId = r.nn.nodeIdEncoded;
     // The simulator's TCP: an in-memory stream into R's WebSocket endpoint.
-    const open = async () => {
-      const [ours, theirs] = memoryStreamPair({ clock: w.network.clock });
-      const local = { host: '198.18.0.2', port: 50000, family: 'ipv4' as const };
-      const remote = { host: '198.51.100.9', port: 8080, family: 'ipv4' as const };
-      void r.nn.httpRelay!.acceptStream(theirs, { local: remote, remote: local }).catch(() => {});
-      return { stream: ours, local, remote };
-    };
+    const open = memoryOpener({
+      clock: w.network.clock,
+      server: r.nn.httpRelay!,
+      local: { host: '198.18.0.2', port: 50000, family: 'ipv4' } as Address,
+      remote: { host: '198.51.100.9', port: 8080, family: 'ipv4' } as Address,
+    });
     const allSeeds = [...seeds, `${rId}@198.51.100.9:1314`];
     const u = await w.add({ kind: 'udp-blocked' }, undefined, {
       seedNodes: allSeeds,
@@ -177,13 +177,12 @@ describe('HTTP relay: back to UDP', () => {
     const w = world(15);
     const { hs, seeds } = await helpers(w);
     const r = await w.add({ ip: '198.51.100.9' }, undefined, { seedNodes: seeds });
-    const open = async () => {
-      const [ours, theirs] = memoryStreamPair({ clock: w.network.clock });
-      const local = { host: '198.51.100.20', port: 50000, family: 'ipv4' as const };
-      const remote = { host: '198.51.100.9', port: 8080, family: 'ipv4' as const };
-      void r.nn.httpRelay!.acceptStream(theirs, { local: remote, remote: local }).catch(() => {});
-      return { stream: ours, local, remote };
-    };
+    const open = memoryOpener({
+      clock: w.network.clock,
+      server: r.nn.httpRelay!,
+      local: { host: '198.51.100.20', port: 50000, family: 'ipv4' } as Address,
+      remote: { host: '198.51.100.9', port: 8080, family: 'ipv4' } as Address,
+    });
     const rSeed = `${r.nn.nodeIdEncoded}@198.51.100.9:1314`;
     const u = await w.add({ ip: '198.51.100.20' }, undefined, {
       seedNodes: [...seeds, rSeed],

@@ -13,7 +13,7 @@ import type { RelayQuotas } from './quotas.js';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { RawHandler, errors as transportErrors } from '@node-network/transport';
+import { RawHandler, isWebSocket, errors as transportErrors } from '@node-network/transport';
 import RelayedConnection from './RelayedConnection.js';
 import { openTunnel } from './tunnel.js';
 import { ByteRate, relayQuotasDefault } from './quotas.js';
@@ -195,7 +195,7 @@ class RelayService {
           clock: this.clock,
           config: this.config.mux,
           overHttp:
-            viaWebSocket(relay.connection) ||
+            isWebSocket(relay.connection) ||
             (stream.meta?.result as { overHttp?: unknown } | null)?.overHttp === true,
         }),
       );
@@ -294,7 +294,7 @@ class RelayService {
     try {
       streamB = await toB!.rpc.raw(
         'relayAccept',
-        { source: sourceText, overHttp: viaWebSocket(fromConn) },
+        { source: sourceText, overHttp: isWebSocket(fromConn) },
         { timer: this.config.setupTimeoutTime },
       );
     } catch (e) {
@@ -336,7 +336,7 @@ class RelayService {
       (e) => end(e instanceof Error ? e : new Error(String(e))),
     );
     const bToA = this.meter(streamB.readable, circuit, 'b-a', end);
-    return [{ circuit: circuit.id, overHttp: viaWebSocket(toB!.connection) }, bToA];
+    return [{ circuit: circuit.id, overHttp: isWebSocket(toB!.connection) }, bToA];
   }
 
   /** As the target: a relay brings us a circuit from `source`. */
@@ -401,7 +401,7 @@ class RelayService {
           clock: this.clock,
           config: this.config.mux,
           overHttp:
-            (relayNc != null && viaWebSocket(relayNc.connection)) ||
+            (relayNc != null && isWebSocket(relayNc.connection)) ||
             (params as { overHttp?: unknown } | undefined)?.overHttp === true,
         });
         const connection = relayNc != null ? this.watchRelay(relayNc.connection, relayed) : relayed;
@@ -548,11 +548,6 @@ function rawHandler(
     ): Promise<any> => f(input[0].params, input[1], meta, ctx?.signal);
   }
   return new CircuitHandler({});
-}
-
-/** Whether `c` is a WebSocket tunnel (an HTTP relay leg). */
-function viaWebSocket(c: Connection | undefined): boolean {
-  return (c as { path?: string } | undefined)?.path === 'websocket';
 }
 
 /** What a relay's refusal looks like on A's side: a typed relay error carrying its reason. */

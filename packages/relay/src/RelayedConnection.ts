@@ -75,19 +75,17 @@ class RelayedConnection implements Connection {
     this.localAddress = localAddress;
     this.remoteAddress = remoteAddress;
     this.initiator = initiator;
-    let session: MuxSession | undefined;
-    const early: Array<Uint8Array> = [];
+    // The socket's events come on later turns: the session exists before any arrives.
     const transport = tunnelTransport(socket, {
-      onData: (b) => (session != null ? session.receive(b) : early.push(b)),
-      onEnd: (e) => session?.receiveEnd(e),
+      onData: (b) => this.session.receive(b),
+      onEnd: (e) => this.session.receiveEnd(e),
     });
-    this.session = session = new MuxSession({
+    this.session = new MuxSession({
       role: initiator === 'local' ? 'client' : 'server',
       transport,
       clock,
       config,
     });
-    for (const b of early) session.receive(b);
   }
 
   public get closed(): boolean {

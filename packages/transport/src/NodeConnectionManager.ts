@@ -22,6 +22,7 @@ import * as events from './events.js';
 import * as errors from './errors.js';
 import { formatAddress, happyEyeballsOrder, toAddress } from './addresses.js';
 import { errorSummary } from './utils.js';
+import { isRelayed } from './paths.js';
 
 /** A live connection and the RPC client on it. */
 type NodeConnection = {
@@ -521,10 +522,6 @@ class NodeConnectionManager {
       new events.EventAudit({ detail: { time: this.clock.wallTime(), ...record } }),
     );
   }
-}
-
-function isRelayed(c: Connection): boolean {
-  return (c as { path?: string }).path === 'relayed';
 }
 
 function outcomeOf(e: unknown): 'failed' | 'cancelled' | 'timeout' {

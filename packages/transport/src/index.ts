@@ -19,6 +19,7 @@ export type { CallerMeta } from './rpc/RPCEndpoint.js';
 export type { TransportConfig, ListenAddress } from './types.js';
 export type { AuditRecord } from './events.js';
 export * as addresses from './addresses.js';
+export { connectionPath, isRelayed, isWebSocket } from './paths.js';
 export * as events from './events.js';
 export * as errors from './errors.js';
 export { transportConfigDefault, alpn } from './config.js';
