@@ -28,5 +28,5 @@ describe('connectivity matrix on netsim', () => {
     const r2 = await runSimMatrix({ seed: 3 });
     expect(r2.pairs).toEqual(r1.pairs);
     expect(r2.nat).toEqual(r1.nat);
-  }, 60_000);
+  }, 180_000);
 });
