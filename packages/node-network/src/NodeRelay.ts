@@ -212,24 +212,18 @@ class NodeRelay {
         distance(a.remoteNodeId, target) < distance(b.remoteNodeId, target) ? -1 : 1,
       )
       .map((c) => ({ nodeId: c.remoteNodeId, candidates: [] as Array<signal.Candidate> }));
-    const seen = new Set<string>([
-      identity.encodeNodeId(this.keyPair.publicKey as NodeId),
-      targetText,
-    ]);
     // Cheapest first: named relays we already hold a connection to, then the other named ones,
     // then our own peers closest to the target (a relay refuses at once if it cannot reach it).
     const held = (h: signal.RelayHint) => this.manager.getConnection(h.nodeId) != null;
-    const order = [
-      ...named.filter(held),
-      ...peers,
-      ...named.filter((h) => !held(h)),
-      ...this.known().filter((h) => !held(h)),
-    ].filter((h) => {
-      const k = identity.encodeNodeId(h.nodeId);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    const order = mergeHints(
+      [
+        ...named.filter(held),
+        ...peers,
+        ...named.filter((h) => !held(h)),
+        ...this.known().filter((h) => !held(h)),
+      ],
+      [identity.encodeNodeId(this.keyPair.publicKey as NodeId), targetText],
+    );
     const t0 = this.clock.now();
     const failures: Array<string> = [];
     let last: Error | undefined;
@@ -357,6 +351,33 @@ class NodeRelay {
   }
 }
 
+/**
+ * One hint per node, in first-seen order, with the candidates of every
+ * mention: a relay the target names over WebSocket comes without addresses,
+ * and the seed list may know them. `skip`: encoded NodeIds left out.
+ */
+function mergeHints(
+  hints: ReadonlyArray<signal.RelayHint>,
+  skip: ReadonlyArray<string>,
+): Array<signal.RelayHint> {
+  const byNode = new Map<string, { nodeId: NodeId; candidates: Array<signal.Candidate> }>();
+  for (const h of hints) {
+    const k = identity.encodeNodeId(h.nodeId);
+    if (skip.includes(k)) continue;
+    const merged = byNode.get(k);
+    if (merged == null) {
+      byNode.set(k, { nodeId: h.nodeId, candidates: [...h.candidates] });
+      continue;
+    }
+    for (const c of h.candidates) {
+      if (!merged.candidates.some((m) => m.host === c.host && m.port === c.port)) {
+        merged.candidates.push(c);
+      }
+    }
+  }
+  return [...byNode.values()];
+}
+
 export default NodeRelay;
-export { nodeRelayConfigDefault };
+export { nodeRelayConfigDefault, mergeHints };
 export type { NodeRelayConfig };

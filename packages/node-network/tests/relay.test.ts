@@ -1,6 +1,8 @@
 import { describe, test, expect } from '@jest/globals';
 import { DuplexHandler } from '@node-network/transport';
-import type { Address } from '@node-network/network-interface';
+import type { Address, NodeId } from '@node-network/network-interface';
+import * as identity from '@node-network/network-identity';
+import { mergeHints } from '../src/NodeRelay.js';
 import { memoryOpener } from '@node-network/http-relay';
 import { world } from './simWorld.js';
 
@@ -214,4 +216,33 @@ describe('HTTP relay: back to UDP', () => {
     expect(back.path).not.toBe('http-relay');
     expect(await u.nn.ping(a.nn.nodeId)).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('relay candidates', () => {
+  test('a relay named without addresses (it is reached over WebSocket) gets the seed list addresses', () => {
+    const [r, s, t, self] = [0, 1, 2, 3].map(() => identity.generateKeyPair().publicKey as NodeId);
+    const c = (host: string) => ({
+      host,
+      port: 1314,
+      family: 'ipv4' as const,
+      kind: 'local' as const,
+    });
+    const merged = mergeHints(
+      [
+        { nodeId: r, candidates: [] },
+        { nodeId: s, candidates: [c('192.0.2.2')] },
+        { nodeId: self, candidates: [c('192.0.2.9')] },
+        { nodeId: r, candidates: [c('192.0.2.1')] },
+        { nodeId: s, candidates: [c('192.0.2.2'), c('192.0.2.3')] },
+        { nodeId: t, candidates: [] },
+      ],
+      [identity.encodeNodeId(self), identity.encodeNodeId(t)],
+    );
+    expect(
+      merged.map((h) => [identity.encodeNodeId(h.nodeId), h.candidates.map((x) => x.host)]),
+    ).toEqual([
+      [identity.encodeNodeId(r), ['192.0.2.1']],
+      [identity.encodeNodeId(s), ['192.0.2.2', '192.0.2.3']],
+    ]);
+  });
 });

@@ -45,6 +45,8 @@ type NodeConnectionManagerConfig = {
   connectionIdleTimeoutTime: number;
   /** Default limit of one RPC call, ms. */
   callTimeoutTime: number;
+  /** Inbound duplicates kept open per node for the dialler to choose from. */
+  maxSpares: number;
 };
 
 const managerConfigDefault: NodeConnectionManagerConfig = {
@@ -52,6 +54,7 @@ const managerConfigDefault: NodeConnectionManagerConfig = {
   happyEyeballsDelay: 250,
   connectionIdleTimeoutTime: 120_000,
   callTimeoutTime: 15_000,
+  maxSpares: 2,
 };
 
 function key(nodeId: NodeId): string {
@@ -80,6 +83,12 @@ class NodeConnectionManager {
   protected logger: Logger;
   protected rpcEndpoint: RPCEndpoint;
   protected table = new Map<string, Entry>();
+  /**
+   * Inbound duplicates we keep open for the dialler to choose from (it keeps
+   * one of its own concurrent dials and closes the rest): served, not in the
+   * table, promoted when the kept connection closes.
+   */
+  protected spares = new Map<string, Set<Entry>>();
   protected pendingDials = new Map<string, Promise<NodeConnection>>();
   protected unsubscribeInbound?: () => void;
 
@@ -128,8 +137,9 @@ class NodeConnectionManager {
 
   public async stop(): Promise<void> {
     this.unsubscribeInbound?.();
-    const entries = [...this.table.values()];
+    const entries = [...this.table.values(), ...[...this.spares.values()].flatMap((s) => [...s])];
     this.table.clear();
+    this.spares.clear();
     await Promise.all(entries.map((e) => e.connection.close()));
     await this.rpcEndpoint.stop();
   }
@@ -420,20 +430,25 @@ class NodeConnectionManager {
     if (existing != null && !existing.connection.closed) {
       const keepNew = this.prefer(connection, existing.connection);
       const loser = keepNew ? existing.connection : connection;
+      const spared = keepNew && this.dialledByPeerTwice(connection, existing.connection);
       this.audit({
         kind: 'connection-duplicate',
         nodeId: identity.encodeNodeId(connection.remoteNodeId),
         connectionId: loser.id,
         detail: `kept ${keepNew ? connection.id : existing.connection.id} (dialled by ${
           (keepNew ? connection : existing.connection).initiator
-        } side), closed ${loser.id}`,
+        } side), ${spared ? `${loser.id} stays open for the dialler to choose` : `closed ${loser.id}`}`,
       });
       if (!keepNew) {
         this.retire(connection);
         return existing;
       }
-      this.remove(existing);
-      this.retire(existing.connection);
+      if (spared) {
+        this.spare(existing);
+      } else {
+        this.remove(existing);
+        this.retire(existing.connection);
+      }
     }
     const entry: Entry = {
       connection,
@@ -453,10 +468,68 @@ class NodeConnectionManager {
         connectionId: connection.id,
         error: reason != null ? errorSummary(reason) : undefined,
       });
-      if (this.table.get(k) === entry) this.remove(entry);
+      const spares = this.spares.get(k);
+      if (spares?.delete(entry) === true) {
+        entry.unserve();
+        if (spares.size === 0) this.spares.delete(k);
+      } else if (this.table.get(k) === entry) {
+        this.remove(entry);
+        this.promoteSpare(k);
+      }
     });
     this.scheduleIdleCheck(entry);
     return entry;
+  }
+
+  /**
+   * Both dialled by the peer, neither relayed: the peer dialled several of
+   * our addresses at once (happy eyeballs) and keeps whichever it saw first,
+   * closing the others; or it redialled after losing the first. Which one it
+   * keeps is its choice, so we close neither (a dead one times out).
+   */
+  protected dialledByPeerTwice(candidate: Connection, existing: Connection): boolean {
+    return (
+      candidate.initiator === 'remote' &&
+      existing.initiator === 'remote' &&
+      !isRelayed(candidate) &&
+      !isRelayed(existing)
+    );
+  }
+
+  /** Moves a kept connection out of the table into the spares: still served, not closed. */
+  protected spare(entry: Entry): void {
+    entry.idleTimer?.cancel();
+    const k = key(entry.connection.remoteNodeId);
+    if (this.table.get(k) === entry) this.table.delete(k);
+    const set = this.spares.get(k) ?? new Set<Entry>();
+    set.add(entry);
+    this.spares.set(k, set);
+    // Bounded: beyond the newest few, the oldest spares close.
+    for (const old of [...set].slice(0, Math.max(0, set.size - this.config.maxSpares))) {
+      set.delete(old);
+      old.unserve();
+      void old.connection.close(new errors.ErrorConnectionDuplicate('Duplicate connection closed'));
+    }
+  }
+
+  /** The kept connection to a node closed: a live spare, if any, takes its place. */
+  protected promoteSpare(k: string): void {
+    const set = this.spares.get(k);
+    if (set == null) return;
+    const live = [...set].filter((e) => !e.connection.closed);
+    const next = live[live.length - 1];
+    if (next == null) return;
+    set.delete(next);
+    if (set.size === 0) this.spares.delete(k);
+    this.table.set(k, next);
+    next.lastActive = this.clock.now();
+    this.scheduleIdleCheck(next);
+    this.audit({
+      kind: 'connection-duplicate',
+      nodeId: identity.encodeNodeId(next.connection.remoteNodeId),
+      connectionId: next.connection.id,
+      detail: `the kept connection closed; ${next.connection.id} (dialled by the peer too) takes its place`,
+    });
   }
 
   /**

@@ -80,6 +80,44 @@ describe('NodeConnectionManager', () => {
     }
   });
 
+  test('a peer dialling two of our addresses at once keeps the one it chose, on both sides', async () => {
+    // The happy-eyeballs race: the dialler keeps its first connection and closes the other,
+    // while we may see the kept one first and the closed one second (or the other way round).
+    for (const keepFirst of [true, false]) {
+      const a = await start({ hosts: ['127.0.0.1', '::1'] });
+      const b = await start({ hosts: ['127.0.0.1', '::1'] });
+      const [v4, v6] = b.transport.localAddresses;
+      const first = await a.transport.dial(b.transport.nodeId, v4, {});
+      const second = await a.transport.dial(b.transport.nodeId, v6, {});
+      await sleep(100);
+      const [kept, lost] = keepFirst ? [first, second] : [second, first];
+      a.manager.adoptDialled(kept, 'direct');
+      await lost.close();
+      await sleep(300);
+      const bc = b.manager.listConnections();
+      expect(bc).toHaveLength(1);
+      expect(bc[0].connection.remoteAddress.port).toBe(kept.localAddress.port);
+      expect(kept.closed).toBe(false);
+      await a.manager.ping(b.transport.nodeId);
+      await b.manager.ping(a.transport.nodeId);
+    }
+  });
+
+  test('a peer that redials after losing its connection replaces the stale one', async () => {
+    const a = await start();
+    const b = await start();
+    const first = await a.manager.connect(b.transport.nodeId, b.transport.localAddresses);
+    const second = await a.transport.dial(b.transport.nodeId, b.transport.localAddresses[0], {});
+    a.manager.adoptDialled(second, 'direct');
+    await sleep(300);
+    // Our own newer dial replaced our older one; the peer followed (the older closed).
+    expect(first.connection.closed).toBe(true);
+    const bc = b.manager.listConnections();
+    expect(bc).toHaveLength(1);
+    expect(bc[0].connection.remoteAddress.port).toBe(second.localAddress.port);
+    await b.manager.ping(a.transport.nodeId);
+  });
+
   test('200 concurrent pings over one connection', async () => {
     const a = await start();
     const b = await start();
