@@ -60,6 +60,7 @@ class Network {
   public readonly clock: VirtualClock;
   public readonly internet: Realm;
   public conditions: LinkConditions;
+  protected hostLatency = new Map<SimHost, number>();
   public trace?: Array<TraceEntry>;
   protected rng: Random;
   protected hostsByName = new Map<string, SimHost>();
@@ -90,6 +91,12 @@ class Network {
   }
 
   /** Adds a host in `realm` (default: the internet). */
+  /** Adds `ms` to every datagram `host` sends or receives (a far-away or slow host); 0 removes it. */
+  public setHostLatency(host: SimHost, ms: number): void {
+    if (ms > 0) this.hostLatency.set(host, ms);
+    else this.hostLatency.delete(host);
+  }
+
   public addHost({
     name,
     ipv4,
@@ -207,6 +214,8 @@ class Network {
       return this.drop(port.localAddress, to, data, 'loss');
     const delay =
       this.conditions.latency +
+      (this.hostLatency.get(port.host) ?? 0) +
+      (this.hostLatency.get(target.host) ?? 0) +
       (this.conditions.jitter > 0 ? this.rng.next() * this.conditions.jitter : 0);
     this.clock.setTimer(delay, () => {
       this.stats.delivered++;

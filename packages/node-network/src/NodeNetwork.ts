@@ -709,6 +709,8 @@ class NodeNetwork {
     await this.resolveSeeds();
     await Promise.allSettled(this.seeds.map((s) => this.connect(s.nodeId, undefined, ctx)));
     await this.findAddresses(this.nodeId, ctx, 'join');
+    // The relays we name are chosen by latency: measure it now, not a minute from now.
+    await this.relay?.refresh();
     return this.discovery.graph.size();
   }
 
@@ -1103,6 +1105,7 @@ class NodeNetwork {
         ipv4: this.natDetector.classification('ipv4'),
         ipv6: this.natDetector.classification('ipv6'),
       },
+      relays: this.relay?.named() ?? [],
       audit: [...this.auditLog],
     };
   }

@@ -5,7 +5,10 @@ import type { NodeConnectionManager } from '@node-network/transport';
 import type { RelayConfig, RelayedConnection, TunnelIdentity } from '@node-network/relay';
 import type { signal } from '@node-network/signalling';
 import type NodeSignalling from './NodeSignalling.js';
+import type { Connection } from '@node-network/network-interface';
+import type { RelayCandidate } from './relaySelection.js';
 import { distance } from './NodeSignalling.js';
+import { chooseRelays } from './relaySelection.js';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
@@ -23,6 +26,10 @@ type NodeRelayConfig = Partial<RelayConfig> & {
   upgradeInterval: number;
   /** Upgrade attempts per relayed connection. */
   upgradeAttempts: number;
+  /** Ping the relays we could name this often (latency for the choice; keeps them held), ms (0: never). */
+  refreshInterval: number;
+  /** Limit of one such ping, ms. */
+  pingTimeoutTime: number;
 };
 
 const nodeRelayConfigDefault: NodeRelayConfig = {
@@ -31,6 +38,8 @@ const nodeRelayConfigDefault: NodeRelayConfig = {
   advertise: 4,
   upgradeInterval: 30_000,
   upgradeAttempts: 4,
+  refreshInterval: 60_000,
+  pingTimeoutTime: 5_000,
 };
 
 /**
@@ -63,6 +72,11 @@ class NodeRelay {
   protected logger: Logger;
   protected upgrades = new Map<string, { cancel(): void }>();
   protected stopped = false;
+  /** Smoothed ping round trips of the peers we could name as relays, ms. */
+  protected rtts = new Map<string, number>();
+  protected refreshTimer?: { cancel(): void };
+  /** Aborts a refresh's pings at `stop` (a stopping node waits for no ping). */
+  protected refreshAbort = new AbortController();
 
   public constructor({
     keyPair,
@@ -132,6 +146,8 @@ class NodeRelay {
   /** Makes the tunnel's identity (after the transport started: its certificate is the tunnel's). */
   public async start(): Promise<void> {
     this.stopped = false;
+    this.refreshAbort = new AbortController();
+    this.scheduleRefresh();
     let chain = this.certificateChain?.();
     if (chain == null || chain.length === 0) {
       // A transport without certificates (netsim's): the tunnel gets its own, same identity.
@@ -155,6 +171,8 @@ class NodeRelay {
 
   public stop(): void {
     this.stopped = true;
+    this.refreshTimer?.cancel();
+    this.refreshAbort.abort(new baseErrors.ErrorCancelled('Relaying stopped'));
     for (const u of this.upgrades.values()) u.cancel();
     this.upgrades.clear();
   }
@@ -165,10 +183,10 @@ class NodeRelay {
   }
 
   /**
-   * The relays we name in signal answers: peers we dialled directly and
-   * still hold (others can likely dial them too), longest held first.
+   * The peers we could name as relays: ones we dialled directly and still
+   * hold (others can likely dial them too), with their measured latency.
    */
-  public ourRelays(): Array<signal.RelayHint> {
+  protected relayCandidates(): Array<{ connection: Connection; candidate: RelayCandidate }> {
     return this.manager
       .listConnections()
       .map((nc) => nc.connection)
@@ -176,7 +194,27 @@ class NodeRelay {
         (c) =>
           c.initiator === 'local' && !isRelayed(c) && !(this.signalling?.isPunched(c.id) ?? false),
       )
-      .slice(0, this.config.advertise)
+      .map((c, i) => {
+        const nodeId = identity.encodeNodeId(c.remoteNodeId);
+        return {
+          connection: c,
+          candidate: { nodeId, address: c.remoteAddress, rttMs: this.rtts.get(nodeId), since: i },
+        };
+      });
+  }
+
+  /**
+   * The relays we name in signal answers: `advertise` of our relay
+   * candidates, chosen by latency and diversity (`chooseRelays`).
+   */
+  public ourRelays(): Array<signal.RelayHint> {
+    const all = this.relayCandidates();
+    const chosen = chooseRelays(
+      all.map((x) => x.candidate),
+      this.config.advertise,
+    );
+    return chosen
+      .map((ch) => all.find((x) => x.candidate === ch)!.connection)
       .map((c) => ({
         nodeId: c.remoteNodeId,
         // Over WebSocket we see a proxy's address, not the relay's UDP one: name the relay only.
@@ -191,6 +229,58 @@ class NodeRelay {
               },
             ],
       }));
+  }
+
+  /**
+   * Measures the latency of every relay candidate (one `ping` each) and
+   * keeps the ones we name from closing idle. Runs every `refreshInterval`
+   * once started; the facade also runs it after `bootstrap`.
+   */
+  public async refresh(): Promise<Array<{ nodeId: string; address: string; rttMs?: number }>> {
+    const all = this.relayCandidates();
+    await Promise.all(
+      all.map(async ({ connection, candidate }) => {
+        try {
+          const rtt = await this.manager.ping(connection.remoteNodeId, {
+            timer: this.config.pingTimeoutTime,
+            signal: this.refreshAbort.signal,
+          });
+          const old = this.rtts.get(candidate.nodeId);
+          this.rtts.set(candidate.nodeId, old == null ? rtt : 0.75 * old + 0.25 * rtt);
+        } catch {
+          this.rtts.delete(candidate.nodeId);
+        }
+      }),
+    );
+    const held = new Set(this.relayCandidates().map((x) => x.candidate.nodeId));
+    for (const k of [...this.rtts.keys()]) if (!held.has(k)) this.rtts.delete(k);
+    const named = this.named();
+    for (const h of this.ourRelays()) this.manager.touch(h.nodeId);
+    return named;
+  }
+
+  /** The relays we name now, fastest first, with their measured round trip. */
+  public named(): Array<{ nodeId: string; address: string; rttMs?: number }> {
+    return this.ourRelays().map((h) => {
+      const k = identity.encodeNodeId(h.nodeId);
+      const c = this.manager.getConnection(h.nodeId)!.connection;
+      return {
+        nodeId: k,
+        address: addressUtils.formatAddress(c.remoteAddress),
+        rttMs: this.rtts.get(k),
+      };
+    });
+  }
+
+  protected scheduleRefresh(): void {
+    if (this.stopped || this.config.refreshInterval <= 0) return;
+    // Spread over 0.75-1.25 of the interval by our NodeId: nodes started together do not ping in step.
+    const phase = 0.75 + (this.keyPair.publicKey[0] / 255) * 0.5;
+    this.refreshTimer = this.clock.setTimer(this.config.refreshInterval * phase, () => {
+      void this.refresh()
+        .catch((e) => this.logger.warn(`Relay refresh failed: ${(e as Error).message}`))
+        .finally(() => this.scheduleRefresh());
+    });
   }
 
   /**

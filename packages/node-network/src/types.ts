@@ -37,6 +37,8 @@ type NodeNetworkStatus = {
   knownNodes: Record<string, Array<string>>;
   /** What this node believes about its NAT, per family (see @node-network/signalling). */
   nat: { ipv4: NATClassification; ipv6: NATClassification };
+  /** The relays we name in signal answers, fastest first, with their measured ping round trip. */
+  relays: Array<{ nodeId: string; address: string; rttMs?: number }>;
   /** The newest audit records, oldest first. */
   audit: Array<AuditRecord>;
 };

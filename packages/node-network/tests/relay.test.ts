@@ -2,7 +2,9 @@ import { describe, test, expect } from '@jest/globals';
 import { DuplexHandler } from '@node-network/transport';
 import type { Address, NodeId } from '@node-network/network-interface';
 import * as identity from '@node-network/network-identity';
+import { test as testProp, fc } from '@fast-check/jest';
 import { mergeHints } from '../src/NodeRelay.js';
+import { chooseRelays, diversityKey } from '../src/relaySelection.js';
 import { memoryOpener } from '@node-network/http-relay';
 import { world } from './simWorld.js';
 
@@ -245,4 +247,82 @@ describe('relay candidates', () => {
       [identity.encodeNodeId(s), ['192.0.2.2', '192.0.2.3']],
     ]);
   });
+});
+
+describe('relay choice by latency and diversity', () => {
+  const candidateArb = fc.record({
+    nodeId: fc.uuid(),
+    address: fc.oneof(
+      fc.record({
+        host: fc.constantFrom('198.51.100.1', '198.51.7.2', '203.0.113.5', '192.0.2.9'),
+        port: fc.constant(1314),
+        family: fc.constant('ipv4' as const),
+      }),
+      fc.record({
+        host: fc.constantFrom('2001:db8::1', '2001:db8:0:1::2', '2001:db9::3', '2001:0db8::7'),
+        port: fc.constant(1314),
+        family: fc.constant('ipv6' as const),
+      }),
+    ),
+    rttMs: fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
+    since: fc.nat(),
+  });
+  testProp.prop([
+    fc.uniqueArray(candidateArb, { selector: (c) => c.nodeId, maxLength: 12 }),
+    fc.nat(6),
+  ])(
+    'the fastest is named, every family and as many networks as fit, no repeats',
+    (cands, count) => {
+      const chosen = chooseRelays(cands, count);
+      expect(chosen).toHaveLength(Math.min(count, cands.length));
+      expect(new Set(chosen.map((c) => c.nodeId)).size).toBe(chosen.length);
+      if (count === 0 || cands.length === 0) return;
+      const rank = (c: (typeof cands)[number]) => c.rttMs ?? Infinity;
+      const best = Math.min(...cands.map(rank));
+      expect(rank(chosen[0])).toBe(best);
+      // Fastest first.
+      for (let i = 1; i < chosen.length; i++) {
+        expect(rank(chosen[i])).toBeGreaterThanOrEqual(rank(chosen[i - 1]));
+      }
+      const families = new Set(cands.map((c) => c.address.family));
+      if (count >= families.size) {
+        expect(new Set(chosen.map((c) => c.address.family))).toEqual(families);
+      }
+      const networks = new Set(cands.map((c) => diversityKey(c.address)));
+      expect(new Set(chosen.map((c) => diversityKey(c.address))).size).toBe(
+        Math.min(count, networks.size),
+      );
+    },
+  );
+
+  test('IPv6 networks compare expanded (/32)', () => {
+    const k = (host: string) => diversityKey({ host, port: 1, family: 'ipv6' });
+    expect(k('2001:db8::1')).toBe(k('2001:0db8:0000::2'));
+    expect(k('2001:db8::1')).not.toBe(k('2001:db9::1'));
+    expect(k('::1')).toBe(k('0:0::2'));
+  });
+
+  test('a node behind a NAT names its fastest relays, in different networks, and says so in status', async () => {
+    const w = world(21);
+    // Three public nodes in one /16 (one far away), one in another /16.
+    const near = await w.add({ ip: '198.51.100.1' });
+    const far = await w.add({ ip: '198.51.100.2' });
+    const nearToo = await w.add({ ip: '198.51.100.3' });
+    const other = await w.add({ ip: '203.0.113.5' });
+    w.network.setHostLatency(far.host, 150);
+    w.network.setHostLatency(nearToo.host, 5);
+    w.network.setHostLatency(other.host, 40);
+    const a = await w.add({ kind: 'port-restricted' }, undefined, { relay: { advertise: 2 } });
+    for (const h of [near, far, nearToo, other]) {
+      await a.nn.connect(h.nn.nodeIdEncoded, [`${h.host.ipv4}:1314`]);
+    }
+    for (let i = 0; i < 3; i++) await a.nn.relay!.refresh();
+    const relays = a.nn.status().relays;
+    expect(relays.map((r) => r.nodeId)).toEqual([near.nn.nodeIdEncoded, other.nn.nodeIdEncoded]);
+    expect(relays[0].rttMs!).toBeLessThan(relays[1].rttMs!);
+    // The far one is not named, though held longer than `other`.
+    expect(a.nn.relay!.ourRelays().map((h) => identity.encodeNodeId(h.nodeId))).not.toContain(
+      far.nn.nodeIdEncoded,
+    );
+  }, 60_000);
 });
