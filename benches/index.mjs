@@ -8,6 +8,8 @@ const suites = {
   nodegraph: () => import('./suites/nodegraph/nodegraph.mjs'),
   signalling: () => import('./suites/signalling/scale.mjs'),
   relay: () => import('./suites/relay/relay.mjs'),
+  upnp: () => import('./suites/upnp/upnp.mjs'),
+  mdns: () => import('./suites/mdns/mdns.mjs'),
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, load] of Object.entries(suites)) {

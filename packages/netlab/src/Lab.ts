@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { LabNATKind } from './natRules.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { run, commandExists } from './exec.js';
+import { run, commandExists, deleteNamespaces } from './exec.js';
 import { natRules } from './natRules.js';
 import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
 
@@ -173,17 +173,7 @@ class Lab {
   public async destroy(): Promise<void> {
     for (const c of this.children) c.kill('SIGKILL');
     this.children.clear();
-    for (const ns of this.namespaces.reverse()) {
-      const pids = await run(['ip', 'netns', 'pids', ns]).catch(() => '');
-      for (const pid of pids.split('\n').filter(Boolean)) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await run(['ip', 'netns', 'del', ns]).catch(() => {});
-    }
+    await deleteNamespaces(this.namespaces);
     this.namespaces = [];
     await run(['sh', '-c', `rm -f /tmp/${this.prefix}-*.conf /tmp/${this.prefix}-*.pid`]).catch(
       () => {},

@@ -33,4 +33,19 @@ function commandExists(name: string): Promise<boolean> {
   );
 }
 
-export { run, commandExists };
+/** Kills every process left in `namespaces` and deletes them, last made first; never throws. */
+async function deleteNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+  for (const ns of [...namespaces].reverse()) {
+    const pids = await run(['ip', 'netns', 'pids', ns]).catch(() => '');
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await run(['ip', 'netns', 'del', ns]).catch(() => {});
+  }
+}
+
+export { run, commandExists, deleteNamespaces };
