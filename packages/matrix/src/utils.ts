@@ -25,9 +25,10 @@ async function tryConnect(
   from: NodeNetwork,
   nodeId: string,
   timeoutMs: number,
+  addresses?: Array<string>,
 ): Promise<Omit<PairResult, 'a' | 'b'>> {
   try {
-    const r = await from.connect(nodeId, undefined, { timer: timeoutMs });
+    const r = await from.connect(nodeId, addresses, { timer: timeoutMs });
     return { connected: true, path: r.path, connectMs: r.durationMs, error: null };
   } catch (e) {
     return { connected: false, path: null, connectMs: null, error: errorText(e) };

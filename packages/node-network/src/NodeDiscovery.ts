@@ -74,6 +74,7 @@ class NodeDiscovery {
     address: Address,
     source: AddressSource,
     path: PathKind = 'direct',
+    { scope }: { scope?: 'local' | 'global' } = {},
   ): Promise<void> {
     if (identity.nodeIdEquals(nodeId, this.self)) return;
     const now = this.clock.wallTime();
@@ -84,7 +85,7 @@ class NodeDiscovery {
         port: address.port,
         family: address.family,
         source,
-        scope: isLocal(address) ? 'local' : 'global',
+        scope: scope ?? (isLocal(address) ? 'local' : 'global'),
       },
       now,
       { path },

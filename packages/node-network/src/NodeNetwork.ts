@@ -58,6 +58,10 @@ import dns from 'node:dns';
 import type { Seed } from './seeds.js';
 import NodeRelay from './NodeRelay.js';
 import NodeHttpRelay from './NodeHttpRelay.js';
+import NodeMdns from './NodeMdns.js';
+import type { NodeMdnsConfig } from './NodeMdns.js';
+import NodePortMapping from './NodePortMapping.js';
+import type { PortMapperConfig } from '@node-network/upnp';
 import type { NodeHttpRelayConfig } from './NodeHttpRelay.js';
 import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
@@ -141,6 +145,18 @@ type NodeNetworkOptions = {
    * HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
    */
   httpRelay?: Partial<NodeHttpRelayConfig>;
+  /**
+   * Local-network discovery by mDNS (real QUIC only; off unless given):
+   * advertises this node and dials every peer of our network found on the
+   * link, through the OS's avahi-daemon when it runs.
+   */
+  mdns?: Partial<NodeMdnsConfig> | boolean;
+  /**
+   * Port mapping on the gateway by PCP, NAT-PMP or UPnP IGD (real QUIC
+   * only; off unless given): the mapped address is advertised, renewed,
+   * and deleted at stop.
+   */
+  portMapping?: Partial<PortMapperConfig> | boolean;
   /** Random bytes (refresh targets, nonces); default node:crypto. */
   randomBytes?: (n: number) => Uint8Array;
   logger?: Logger;
@@ -183,6 +199,10 @@ class NodeNetwork {
   public readonly signalling?: NodeSignalling;
   /** Set when relaying is on (it needs our key pair). */
   public readonly relay?: NodeRelay;
+  /** Set with `mdns`. */
+  public readonly mdns?: NodeMdns;
+  /** Set with `portMapping`. */
+  public readonly portMapping?: NodePortMapping;
   /** Set with `relay`: the WebSocket endpoint and the UDP-blocked fallback. */
   public readonly httpRelay?: NodeHttpRelay;
   /** Set when a NodeGraph was given and maintenance is on. */
@@ -318,6 +338,30 @@ class NodeNetwork {
         logger: this.logger.getChild('NodeHttpRelay'),
       });
     }
+    if (options.mdns != null && options.mdns !== false && this.quicTransport != null) {
+      this.mdns = new NodeMdns({
+        nodeId: this.nodeId,
+        network: options.network,
+        clock: this.clock,
+        manager: this.connectionManager,
+        discovery: this.discovery,
+        audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        config: options.mdns === true ? {} : options.mdns,
+        logger: this.logger.getChild('NodeMdns'),
+      });
+    }
+    if (
+      options.portMapping != null &&
+      options.portMapping !== false &&
+      this.quicTransport != null
+    ) {
+      this.portMapping = new NodePortMapping({
+        clock: this.clock,
+        audit: (r) => this.recordAudit({ time: this.clock.wallTime(), ...r }),
+        config: options.portMapping === true ? {} : options.portMapping,
+        logger: this.logger.getChild('NodePortMapping'),
+      });
+    }
     this.seeds = parseSeedNodes(options.seedNodes ?? []);
     for (const seed of this.seeds) this.addAddresses(seed.nodeId, seed.addresses);
   }
@@ -403,6 +447,16 @@ class NodeNetwork {
       this.onGraphDecision,
     );
     this.maintenance?.start();
+    // A gateway without port mapping costs about a second and an audit record, never the start.
+    await this.portMapping?.start(this.transport.localAddresses);
+    try {
+      await this.mdns?.start(this.transport.localAddresses);
+    } catch (e) {
+      await this.teardown();
+      throw new errors.ErrorNodeNetworkConfig(`Cannot start mDNS: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
     this.logger.info(
       `Node ${identity.encodeNodeId(this.nodeId)} on ${this.options.network} at ${this.addresses.join(', ')}`,
     );
@@ -460,6 +514,13 @@ class NodeNetwork {
   }
 
   public async stop(): Promise<void> {
+    await this.teardown();
+  }
+
+  /** Stops every part `start` started (also unwinds a failed start). */
+  protected async teardown(): Promise<void> {
+    await this.mdns?.stop();
+    await this.portMapping?.stop();
     await this.maintenance?.stop();
     this.discovery?.graph.removeEventListener(
       graphEvents.EventNodeGraphDecision.name,
@@ -488,6 +549,8 @@ class NodeNetwork {
       if (a == null || out.some((b) => b.host === a.host && b.port === a.port)) return;
       out.push({ host: a.host, port: a.port, family: a.family, kind });
     };
+    // A port the gateway forwards to us: dialled from anywhere, so first.
+    for (const a of this.portMapping?.addresses() ?? []) add(a.host, a.port, 'upnp');
     for (const family of ['ipv4', 'ipv6'] as const) {
       for (const text of this.natDetector.classification(family).publicAddresses.slice(0, 2)) {
         const a = addressUtils.tryParseAddress(text);
@@ -522,7 +585,9 @@ class NodeNetwork {
 
   /** The addresses we accept connections on, as text. */
   public get addresses(): Array<string> {
-    return this.transport.localAddresses.map(addressUtils.formatAddress);
+    return [...(this.portMapping?.addresses() ?? []), ...this.transport.localAddresses].map(
+      addressUtils.formatAddress,
+    );
   }
 
   /** Remembers addresses for a node (they are tried in `connect`). */

@@ -24,6 +24,10 @@ Commands:
       --seed ID@ADDR        a known node, e.g. v0abc…@127.0.0.1:1314 (repeatable)
       --db DIR              keep a NodeGraph (RocksDB) here: Kademlia lookups, a
                             table that survives restarts [none: seeds only]
+      --mdns                find and be found by nodes on the local network (mDNS,
+                            through avahi-daemon when it runs) [off]
+      --port-mapping        ask the gateway to forward our port (PCP, NAT-PMP,
+                            UPnP IGD); deleted at exit [off]
       --control PATH        control socket [~/.node-network/agent.sock]
   ping NODEID ADDR...       connect from a fresh node and ping
       --network NET         [testnet]
@@ -60,6 +64,8 @@ async function agent(args: Array<string>): Promise<number> {
       db: { type: 'string' },
       control: { type: 'string', default: path.join(defaultDir(), 'agent.sock') },
       verbose: { type: 'boolean', default: false },
+      mdns: { type: 'boolean', default: false },
+      'port-mapping': { type: 'boolean', default: false },
     },
   });
   const logger = new Logger('agent', values.verbose ? LogLevel.DEBUG : LogLevel.INFO, [
@@ -89,6 +95,8 @@ async function agent(args: Array<string>): Promise<number> {
       listen: hosts.map((host) => ({ host, port })),
       seedNodes: values.seed!,
       nodeGraph: store?.graph,
+      mdns: values.mdns,
+      portMapping: values['port-mapping'],
       logger,
     });
   } catch (e) {

@@ -220,10 +220,13 @@ class NodeGraph {
     };
     const i = next.addresses.findIndex((a) => addressKey(a) === addressKey(entry));
     if (i >= 0) {
+      const known = next.addresses[i];
       next.addresses[i] = {
-        ...next.addresses[i],
-        source: entry.source,
-        scope: entry.scope,
+        ...known,
+        // Seeing a known address talk to us says nothing new about where we learnt it; and an
+        // address found on our own link (mDNS) stays local whoever reports it later.
+        source: entry.source === 'observed' ? known.source : entry.source,
+        scope: known.scope === 'local' || entry.scope === 'local' ? 'local' : 'global',
         lastSeen: Math.max(next.addresses[i].lastSeen, entry.lastSeen),
         ...(path != null ? { failures: 0 } : {}),
       };

@@ -107,6 +107,24 @@ describe('NodeGraph', () => {
     });
   });
 
+  test('an observed sighting keeps where we learnt an address; a local address stays local', async () => {
+    await withGraph({}, async (g) => {
+      const a = idIn(229, 1);
+      const at = { host: '198.18.100.2', port: 1314, family: 'ipv4' as const };
+      await g.setAddress(a, { ...at, source: 'mdns', scope: 'local' }, 100);
+      await g.setAddress(a, { ...at, source: 'observed', scope: 'global' }, 200);
+      expect((await g.getContact(a))!.addresses).toEqual([
+        expect.objectContaining({ source: 'mdns', scope: 'local', lastSeen: 200 }),
+      ]);
+      // Any other source replaces it (a lookup, say), but the scope stays local.
+      await g.setAddress(a, { ...at, source: 'lookup', scope: 'global' }, 300);
+      expect((await g.getContact(a))!.addresses[0]).toMatchObject({
+        source: 'lookup',
+        scope: 'local',
+      });
+    });
+  });
+
   test('ping before evict: a live oldest contact stays, a dead one makes room', async () => {
     await withGraph({ k: 2 }, async (g) => {
       const decisions: Array<string> = [];

@@ -22,7 +22,9 @@ type AuditRecord = {
     | 'nodegraph'
     | 'signal'
     | 'punch'
-    | 'relay';
+    | 'relay'
+    | 'mdns'
+    | 'port-mapping';
   nodeId?: string;
   address?: string;
   path?: 'direct' | 'punched' | 'relayed' | 'http-relay';

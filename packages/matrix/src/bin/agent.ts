@@ -7,7 +7,12 @@
  *
  *   node agent.js '{"listen":[{"host":"0.0.0.0"}],"port":0,"seedNodes":{...}}'
  */
+import type { NodeId } from '@node-network/network-interface';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
+import { NodeGraph, DB } from '@node-network/nodegraph';
 import Logger, { LogLevel, StreamHandler } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { NodeNetwork } from 'node-network';
@@ -24,6 +29,14 @@ type AgentConfig = {
     relays?: Array<string>;
     proxy?: string | null;
   };
+  /** The network to join (default mainnet). */
+  network?: string;
+  /** Local discovery by mDNS (through the host's avahi-daemon when it runs). */
+  mdns?: boolean | { backend?: 'auto' | 'avahi' | 'responder' };
+  /** Port mapping on the gateway (PCP, NAT-PMP, UPnP IGD). */
+  portMapping?: boolean | { lifetimeSeconds?: number };
+  /** Keep a NodeGraph (RocksDB in a temporary directory, removed at stop). */
+  nodeGraph?: boolean;
 };
 
 const send = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -31,10 +44,29 @@ const send = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as AgentConfig;
   const logger = new Logger('agent', LogLevel.WARN, [new StreamHandler()]);
+  const keyPair = identity.generateKeyPair();
+  let graph: NodeGraph | undefined;
+  let db: DB | undefined;
+  let dbPath: string | undefined;
+  if (config.nodeGraph === true) {
+    dbPath = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-agent-'));
+    db = await DB.createDB({ dbPath, logger: logger.getChild('db') as any });
+    graph = new NodeGraph({ db, nodeId: keyPair.publicKey as NodeId, logger });
+    await graph.start();
+  }
+  const stopAll = async () => {
+    await nn.stop();
+    await graph?.stop();
+    await db?.stop();
+    if (dbPath != null) fs.rmSync(dbPath, { recursive: true, force: true });
+  };
   const nn = await NodeNetwork.createNodeNetwork({
-    keyPair: identity.generateKeyPair(),
-    network: 'mainnet',
+    keyPair,
+    nodeGraph: graph,
+    network: (config.network ?? 'mainnet') as 'mainnet' | 'testnet',
     listen: config.listen,
+    mdns: config.mdns,
+    portMapping: config.portMapping,
     seedNodes: config.seedNodes,
     natProbeServers: config.natProbeServers,
     httpRelay: config.httpRelay,
@@ -46,8 +78,15 @@ async function main(): Promise<void> {
     /** Connects to every seed and learns our reflexive address from each, twice. */
     bootstrap: async ({ timeoutMs = 3_000 }: { timeoutMs?: number }) =>
       nn.observeNat(Object.keys(config.seedNodes ?? {}), { timeoutMs }),
-    connect: async ({ nodeId, timeoutMs = 8_000 }: { nodeId: string; timeoutMs?: number }) =>
-      tryConnect(nn, nodeId, timeoutMs),
+    connect: async ({
+      nodeId,
+      timeoutMs = 8_000,
+      addresses,
+    }: {
+      nodeId: string;
+      timeoutMs?: number;
+      addresses?: Array<string>;
+    }) => tryConnect(nn, nodeId, timeoutMs, addresses),
     /** Sends `bytes` to the node's `sink` over the live connection; says whether they arrived intact. */
     transfer: async ({ nodeId, bytes }: { nodeId: string; bytes: number }) =>
       transfer(nn, identity.decodeNodeId(nodeId), bytes),
@@ -61,8 +100,11 @@ async function main(): Promise<void> {
       family?: 'ipv4' | 'ipv6';
       intervals?: Array<number>;
     }) => nn.measureMappingLifetime(nodeId, { family, intervals }),
+    /** What our NodeGraph holds about `nodeId`. */
+    contact: async ({ nodeId }: { nodeId: string }) =>
+      (await graph?.getContact(identity.decodeNodeId(nodeId))) ?? null,
     stop: async () => {
-      await nn.stop();
+      await stopAll();
       setImmediate(() => process.exit(0));
       return true;
     },
@@ -81,7 +123,7 @@ async function main(): Promise<void> {
       (e) => send({ id: req.id, error: errorText(e) }),
     );
   });
-  const stop = () => void nn.stop().finally(() => process.exit(0));
+  const stop = () => void stopAll().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.stdin.once('end', stop);
   send({ event: 'ready', nodeId: nn.nodeIdEncoded, addresses: nn.addresses });
