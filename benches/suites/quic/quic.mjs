@@ -1,5 +1,6 @@
 // QUIC bulk throughput, in one run, on loopback: our transport (patched @matrixai/quic 2.0.9) with
-// 1 stream, 8 streams on one connection and 8 connections; stock @matrixai/quic 2.0.9; TLS 1.3 over
+// 1 stream, 8 streams on one connection and 8 connections; stock @matrixai/quic 2.0.9;
+// @chainsafe/libp2p-quic 2.x through libp2p 3 (1 stream, 8 streams, 8 connections); TLS 1.3 over
 // TCP; and raw UDP and TCP (from the transport suite's helpers). Per row: MB/s, CPU seconds per MB
 // (both sides) and the event-loop delay p50/p99 of each side during the transfer. Sender in this
 // process, receiver in a forked child (a core each). Writes benches/results/quic.json.
@@ -130,6 +131,9 @@ async function child(kind) {
     );
     await server.start({ host: '127.0.0.1', port: 0 });
     send({ port: server.port });
+  } else if (kind === 'libp2p') {
+    const { libp2pReceiver } = await import('./libp2p.mjs');
+    await libp2pReceiver(send);
   } else if (kind === 'tls') {
     const { key, cert } = await certPems();
     const srv = tls.createServer({ key, cert, minVersion: 'TLSv1.3' }, (s) => {
@@ -191,6 +195,16 @@ async function measure(kind, { connections = 1, streams = 1 } = {}) {
           Array.from({ length: streams }, () => Promise.resolve(cl.connection.newStream())),
         );
     }
+    let libp2p;
+    if (kind === 'libp2p') {
+      const { libp2pSender } = await import('./libp2p.mjs');
+      libp2p = await libp2pSender(info.addr, {
+        connections,
+        streams,
+        chunk: new Uint8Array(CHUNK).fill(3),
+      });
+      closers.push(() => libp2p.close());
+    }
     c.send({ cmd: 'begin' });
     await c.next((m) => m.begun);
     const cpu = cpuMeter();
@@ -215,6 +229,15 @@ async function measure(kind, { connections = 1, streams = 1 } = {}) {
         s.on('end', () => resolve(Number(ack.readBigUInt64BE(0))));
         s.on('error', reject);
       });
+    } else if (kind === 'libp2p') {
+      await libp2p.sendAll(perStream, deadline, now);
+      const reports = [];
+      for (let i = 0; i < connections * streams; i++) {
+        reports.push(await c.next((m) => m.streamBytes != null));
+      }
+      received = reports.reduce((a, m) => a + m.streamBytes, 0);
+      if (libp2p.redials() > 0)
+        console.log(`  (libp2p redialled ${libp2p.redials()} closed connections)`);
     } else {
       const counts = await Promise.all(
         openStreams().map(async (p) => sendAndCount(await p, perStream, deadline)),
@@ -264,6 +287,12 @@ async function run() {
   row('stock @matrixai/quic 2.0.9, 1 stream', results.stock1);
   results.stock8 = await measure('stock', { streams: 8 });
   row('stock, 8 streams', results.stock8);
+  results.libp2p1 = await measure('libp2p');
+  row('@chainsafe/libp2p-quic, 1 stream', results.libp2p1);
+  results.libp2p8s = await measure('libp2p', { streams: 8 });
+  row('libp2p-quic, 8 streams on 1 conn', results.libp2p8s);
+  results.libp2p8c = await measure('libp2p', { connections: 8 });
+  row('libp2p-quic, 8 connections', results.libp2p8c);
   results.ours1 = await measure('ours');
   row('ours, 1 stream', results.ours1);
   results.ours8s = await measure('ours', { streams: 8 });
@@ -276,10 +305,19 @@ async function run() {
     ours1VsTls: results.ours1.mbps / results.tls.mbps,
     ours8cVsOurs1: results.ours8c.mbps / results.ours1.mbps,
     ours1VsUdp: results.ours1.mbps / results.udp.mbps,
+    ours1VsLibp2p1: results.ours1.mbps / results.libp2p1.mbps,
+    ours8sVsLibp2p8s: results.ours8s.mbps / results.libp2p8s.mbps,
+    ours8cVsLibp2p8c: results.ours8c.mbps / results.libp2p8c.mbps,
   };
   console.log(`ratios: ${JSON.stringify(ratios)}`);
   console.log(
-    `wrote ${writeResults('quic', { results, ratios, bytes: BYTES, windowMs: WINDOW_MS })}`,
+    `wrote ${writeResults('quic', {
+      results,
+      ratios,
+      bytes: BYTES,
+      windowMs: WINDOW_MS,
+      peers: { ...(await import('./libp2p.mjs')).versions(), matrixaiQuicStock: '2.0.9' },
+    })}`,
   );
 }
 
