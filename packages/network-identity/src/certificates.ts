@@ -1,3 +1,4 @@
+import type { NodeId } from '@node-network/network-interface';
 import type { KeyPair } from './keys.js';
 import type { NetworkId } from './networks.js';
 import type { MembershipClaim } from './claims.js';
@@ -29,13 +30,17 @@ const oidCommonName = '2.5.4.3';
 const oidPolykeyVersion = '1.3.6.1.4.1.57167.2.2.1';
 const oidPolykeyNodeSignature = '1.3.6.1.4.1.57167.2.2.2';
 /**
- * node-network's arc: 2.25.<UUID 7673565d-232a-4994-a8a3-a5d7cf863f6b as an
- * integer> (ITU-T X.667, no registration needed). `.1` is the network
- * membership extension: a non-critical OCTET STRING whose content is the
- * UTF-8 JSON {"v":1,"network":"<NetworkId>","claim":"<base64url encoded
- * membership claim>"|null}.
+ * node-network's arc: next to Polykey's certificate extensions, as
+ * 1.3.6.1.4.1.57167.2.2.3 (to be confirmed by MatrixAI, which holds PEN
+ * 57167). The `.1` under it is the network membership extension: a
+ * non-critical OCTET STRING whose content is the UTF-8 JSON
+ * {"v":1,"network":"<NetworkId>","claim":"<base64url encoded membership
+ * claim>"|null}.
+ * Every arc must fit in 2^53: Polykey 1.x re-encodes the TBSCertificate
+ * with asn1js to check the node signature, and asn1js mangles larger arcs
+ * (a 2.25.<UUID> OID made every 1.x agent refuse our certificates, alert 298).
  */
-const oidNodeNetworkArc = '2.25.157447769307679703753364098643852148587';
+const oidNodeNetworkArc = '1.3.6.1.4.1.57167.2.2.3';
 const oidNetworkMembership = `${oidNodeNetworkArc}.1`;
 const certificateVersion = '1';
 
@@ -88,17 +93,28 @@ async function createCertificate({
   now,
   durationSeconds,
   serial,
+  subjectNodeId,
 }: {
   subjectKeyPair: KeyPair;
   issuerKeyPair?: KeyPair;
-  network: NetworkId;
+  /** `null`: no network extension, the layout of a Polykey 1.x agent's certificate. */
+  network: NetworkId | null;
   membershipClaim?: MembershipClaim;
   now: Date;
   durationSeconds: number;
   serial?: Uint8Array;
+  /**
+   * The NodeId the certificate names; the subject key's by default. Naming
+   * another makes a spoofed certificate (well signed, but its key is not the
+   * NodeId it names), which every verifier must refuse: tests make them.
+   */
+  subjectNodeId?: NodeId;
 }): Promise<Uint8Array> {
-  const subject = encodeNodeId(nodeIdFromPublicKey(subjectKeyPair.publicKey));
-  const issuer = encodeNodeId(nodeIdFromPublicKey(issuerKeyPair.publicKey));
+  const subject = encodeNodeId(subjectNodeId ?? nodeIdFromPublicKey(subjectKeyPair.publicKey));
+  const issuer =
+    issuerKeyPair === subjectKeyPair
+      ? subject
+      : encodeNodeId(nodeIdFromPublicKey(issuerKeyPair.publicKey));
   const serialBytes = Buffer.from(serial ?? crypto.randomBytes(16));
   serialBytes[0] &= 0x7f; // positive INTEGER
   if (serialBytes[0] === 0) serialBytes[0] = 1; // minimal encoding
@@ -126,12 +142,16 @@ async function createCertificate({
         ]),
       ),
     ),
-    extension(
-      oidNetworkMembership,
-      false,
-      derPrimitive(0x04, networkExtensionContent(network, membershipClaim)),
-    ),
   ];
+  if (network != null) {
+    extensions.push(
+      extension(
+        oidNetworkMembership,
+        false,
+        derPrimitive(0x04, networkExtensionContent(network, membershipClaim)),
+      ),
+    );
+  }
   const tbs = new x509.TBSCertificate({
     version: x509.Version.v3,
     serialNumber: toArrayBuffer(serialBytes),

@@ -17,11 +17,19 @@ import {
 } from './certificates.js';
 import { show } from './utils.js';
 
+/**
+ * The agent protocol a peer speaks, read from its certificate: a certificate
+ * with node-network's network extension is a node-network node; one without
+ * it is a Polykey 1.x agent, which is sent only the 1.x agent methods.
+ */
+type PeerProtocol = 'node-network' | 'polykey-1';
+
 /** What a verified peer proved in the handshake. */
 type PeerIdentity = {
   nodeId: NodeId;
-  /** The network its leaf certificate declares (undefined: none, e.g. a Polykey 1.x agent). */
-  network: NetworkId | undefined;
+  protocol: PeerProtocol;
+  /** The network it is admitted to (a Polykey 1.x agent declares none: the one `polykeyNetwork` names). */
+  network: NetworkId;
   membershipClaim?: MembershipClaim;
   /** NodeIds along the chain, leaf first (more than one after key rotation). */
   chainNodeIds: Array<NodeId>;
@@ -224,7 +232,22 @@ function readNetworkExtension(c: ParsedCertificate): {
  */
 async function verifyPeerCertificateChain(
   chain: ReadonlyArray<Uint8Array>,
-  { network, now, expectedNodeId }: { network: NetworkId; now: Date; expectedNodeId?: NodeId },
+  {
+    network,
+    now,
+    expectedNodeId,
+    polykeyNetwork = 'mainnet',
+  }: {
+    network: NetworkId;
+    now: Date;
+    expectedNodeId?: NodeId;
+    /**
+     * The network Polykey 1.x agents (certificates without a network
+     * extension) are members of: `mainnet` by default, `null` for none. A
+     * private network never admits them (they cannot hold a claim).
+     */
+    polykeyNetwork?: 'mainnet' | 'testnet' | null;
+  },
 ): Promise<PeerIdentity> {
   if (!Array.isArray(chain) || chain.length === 0 || chain.length > maxChainLength) {
     throw new errors.ErrorCertificateChainInvalid(
@@ -278,6 +301,21 @@ async function verifyPeerCertificateChain(
     );
   }
   const declared = readNetworkExtension(leaf);
+  if (declared.network == null) {
+    if (polykeyNetwork == null || polykeyNetwork !== network || isPrivateNetwork(network)) {
+      throw new errors.ErrorNetworkMismatch(
+        `We are on ${network}; ${encodeNodeId(leaf.subjectNodeId)} is a Polykey 1.x agent (no declared network), admitted only on ${polykeyNetwork ?? 'no network'}`,
+        { data: { ours: network, theirs: null } },
+      );
+    }
+    return {
+      nodeId: leaf.subjectNodeId,
+      protocol: 'polykey-1',
+      network,
+      chainNodeIds: parsed.map((c) => c.subjectNodeId),
+      notAfter: leaf.notAfter,
+    };
+  }
   if (declared.network !== network) {
     throw new errors.ErrorNetworkMismatch(
       `We are on ${network}; ${encodeNodeId(leaf.subjectNodeId)} is on ${declared.network ?? 'no declared network'}`,
@@ -294,6 +332,7 @@ async function verifyPeerCertificateChain(
   }
   return {
     nodeId: leaf.subjectNodeId,
+    protocol: 'node-network',
     network: declared.network,
     membershipClaim: declared.claim,
     chainNodeIds: parsed.map((c) => c.subjectNodeId),
@@ -306,5 +345,5 @@ function claimedNodeIdOfCertificate(der: Uint8Array): string {
   return encodeNodeId(parseCertificate(der).subjectNodeId);
 }
 
-export type { PeerIdentity, ParsedCertificate };
+export type { PeerIdentity, PeerProtocol, ParsedCertificate };
 export { verifyPeerCertificateChain, parseCertificate, claimedNodeIdOfCertificate };

@@ -40,6 +40,40 @@ describe('certificates and handshake verification', () => {
     await expect(p).rejects.toThrow(/testnet.*mainnet/);
   });
 
+  test('a Polykey 1.x certificate (no network extension) is a mainnet member only', async () => {
+    const kp = identity.generateKeyPair();
+    const der = await identity.createCertificate({
+      subjectKeyPair: kp,
+      network: null,
+      now,
+      durationSeconds: hour,
+    });
+    const peer = await identity.verifyPeerCertificateChain([der], { network: 'mainnet', now });
+    expect(peer.protocol).toBe('polykey-1');
+    expect(peer.network).toBe('mainnet');
+    const ours = await identity.verifyPeerCertificateChain([await certFor(kp, 'mainnet')], {
+      network: 'mainnet',
+      now,
+    });
+    expect(ours.protocol).toBe('node-network');
+    const authority = identity.generateKeyPair();
+    for (const network of ['testnet', identity.privateNetworkId(authority.publicKey)] as const) {
+      await expect(
+        identity.verifyPeerCertificateChain([der], { network, now }),
+      ).rejects.toBeInstanceOf(errors.ErrorNetworkMismatch);
+    }
+    await expect(
+      identity.verifyPeerCertificateChain([der], { network: 'mainnet', now, polykeyNetwork: null }),
+    ).rejects.toBeInstanceOf(errors.ErrorNetworkMismatch);
+    await expect(
+      identity.verifyPeerCertificateChain([der], {
+        network: 'testnet',
+        now,
+        polykeyNetwork: 'testnet',
+      }),
+    ).resolves.toMatchObject({ protocol: 'polykey-1', network: 'testnet' });
+  });
+
   test('an unexpected NodeId is refused', async () => {
     const der = await certFor(identity.generateKeyPair());
     const other = identity.nodeIdFromPublicKey(identity.generateKeyPair().publicKey);

@@ -7,7 +7,13 @@ import type { WireContact } from './handlers/ClosestNodesHandler.js';
 import * as identity from '@node-network/network-identity';
 import { iterativeLookup } from '@node-network/discovery';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { addresses as addressUtils, errors as transportErrors } from '@node-network/transport';
+import {
+  addresses as addressUtils,
+  errors as transportErrors,
+  isPolykeyPeer,
+} from '@node-network/transport';
+import type { JSONObject } from '@node-network/transport';
+import { parseClosestActiveConnection, parseClosestLocalNode } from './polykey1/messages.js';
 
 /** Contacts one `closestNodes` answer may hold (the wire limit; a table's k is at most this in answers). */
 const maxContacts = 20;
@@ -148,6 +154,9 @@ class NodeDiscovery {
           if (!ctx.signal?.aborted) await this.recordDialFailure(c.nodeId, addrs, e);
           throw e;
         }
+        if (isPolykeyPeer(nc.connection)) {
+          return this.validate(c.nodeId, await this.queryPolykey(nc, targetText, ctx.signal));
+        }
         const r = await nc.rpc.unary<{ nodeId: string }, { contacts: Array<WireContact> }>(
           'closestNodes',
           { nodeId: targetText },
@@ -156,6 +165,50 @@ class NodeDiscovery {
         return this.validate(c.nodeId, r);
       },
     });
+  }
+
+  /**
+   * One lookup step on a Polykey 1.x agent: `nodesClosestLocalNodesGet`,
+   * each answer through the 1.x codec, as a `closestNodes` answer.
+   */
+  protected async queryPolykey(
+    nc: NodeConnection,
+    targetText: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ contacts: Array<WireContact> }> {
+    // Both of 1.x's lookup answers, as 1.x's own lookup asks them: a 1.x agent lists the
+    // nodes it holds connections to (where it sees them) apart from its NodeGraph, and a
+    // node that dialled it may be only in the first.
+    const byNode = new Map<string, Set<string>>();
+    const collect = async (method: string, parse: typeof parseClosestLocalNode) => {
+      const answers = await nc.rpc.serverStream<{ nodeIdEncoded: string }, JSONObject>(
+        method,
+        { nodeIdEncoded: targetText },
+        { timer: this.queryTimeoutTime, signal },
+      );
+      let n = 0;
+      for await (const answer of answers as unknown as AsyncIterable<unknown>) {
+        if (++n > maxContacts) break;
+        const c = parse(answer);
+        const key = identity.encodeNodeId(c.nodeId);
+        const set = byNode.get(key) ?? new Set<string>();
+        for (const a of c.addresses) set.add(a);
+        byNode.set(key, set);
+      }
+    };
+    const results = await Promise.allSettled([
+      collect('nodesClosestActiveConnectionsGet', parseClosestActiveConnection),
+      collect('nodesClosestLocalNodesGet', parseClosestLocalNode),
+    ]);
+    if (results.every((r) => r.status === 'rejected')) {
+      throw (results[0] as PromiseRejectedResult).reason;
+    }
+    return {
+      contacts: [...byNode].slice(0, maxContacts).map(([nodeId, addresses]) => ({
+        nodeId,
+        addresses: [...addresses].slice(0, maxAddresses),
+      })),
+    };
   }
 
   /** A peer's `closestNodes` answer, checked; refusing it penalises the peer. */

@@ -27,6 +27,7 @@ import {
   events as transportEvents,
   isRelayed,
   isWebSocket,
+  connectionPath,
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
@@ -66,6 +67,13 @@ import type { NodeHttpRelayConfig } from './NodeHttpRelay.js';
 import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
+import * as polykeyMessages from './polykey1/messages.js';
+import {
+  NodesClosestActiveConnectionsGetHandler,
+  NodesClosestLocalNodesGetHandler,
+  NodesConnectionSignalFinalHandler,
+  NodesConnectionSignalInitialHandler,
+} from './polykey1/handlers.js';
 
 const signalErrors = signalProtocol.errors;
 
@@ -401,8 +409,12 @@ class NodeNetwork {
                 closestNodes: new ClosestNodesHandler({
                   closest: (t) => this.discovery!.closest(t),
                 }),
+                nodesClosestLocalNodesGet: new NodesClosestLocalNodesGetHandler({
+                  closest: (t) => this.discovery!.closest(t),
+                }),
               }
             : {}),
+          ...this.polykeyHandlers(),
           ...this.options.handlers,
         },
       });
@@ -738,6 +750,105 @@ class NodeNetwork {
       durationMs: this.clock.now() - t0,
       reused: false,
     };
+  }
+
+  /**
+   * The Polykey 1.x networking methods besides `nodesClosestLocalNodesGet`
+   * (served with the NodeGraph): our connections closest to a NodeId, and
+   * 1.x signalling (relaying needs our key pair to sign).
+   */
+  protected polykeyHandlers(): Record<string, any> {
+    const keyPair = this.options.keyPair;
+    return {
+      nodesClosestActiveConnectionsGet: new NodesClosestActiveConnectionsGetHandler({
+        connections: (target) =>
+          this.connectionManager
+            .listConnections()
+            .filter((nc) => connectionPath(nc.connection) === 'direct')
+            .map((nc) => ({
+              nodeId: nc.connection.remoteNodeId,
+              connectionId: nc.connection.id,
+              address: {
+                host: nc.connection.remoteAddress.host,
+                port: nc.connection.remoteAddress.port,
+              },
+            }))
+            .sort((a, b) => polykeyMessages.compareDistance(target, a.nodeId, b.nodeId))
+            .slice(0, 20),
+      }),
+      nodesConnectionSignalFinal: new NodesConnectionSignalFinalHandler({
+        punch: (source, address) => this.punchForPolykey(source, address),
+      }),
+      ...(keyPair != null
+        ? {
+            nodesConnectionSignalInitial: new NodesConnectionSignalInitialHandler({
+              relay: async (source, target, sourceAddress, requestSignature) => {
+                const nc = this.connectionManager.getConnection(target);
+                if (nc == null || connectionPath(nc.connection) !== 'direct') {
+                  throw new errors.ErrorNodeNetworkNodeUnknown(
+                    `We hold no direct connection to ${identity.encodeNodeId(target)} to signal through`,
+                  );
+                }
+                const relaySignature = identity.sign(
+                  keyPair.privateKey,
+                  polykeyMessages.signalRelayData(source, target, sourceAddress, requestSignature),
+                );
+                this.recordAudit({
+                  time: this.clock.wallTime(),
+                  kind: 'polykey-signal-relayed',
+                  nodeId: identity.encodeNodeId(target),
+                  detail: `from ${identity.encodeNodeId(source)} at ${sourceAddress.host}:${sourceAddress.port}`,
+                } as any);
+                // Fire and forget, as 1.x does: the caller dials the address we answer.
+                void nc.rpc
+                  .unary(
+                    'nodesConnectionSignalFinal',
+                    {
+                      sourceNodeIdEncoded: identity.encodeNodeId(source),
+                      targetNodeIdEncoded: identity.encodeNodeId(target),
+                      address: sourceAddress,
+                      requestSignature: Buffer.from(requestSignature).toString('base64url'),
+                      relaySignature: Buffer.from(relaySignature).toString('base64url'),
+                    },
+                    { timer: 5_000 },
+                  )
+                  .catch((e) =>
+                    this.logger.info(
+                      `Polykey signal to ${identity.encodeNodeId(target)} failed: ${(e as Error).message}`,
+                    ),
+                  );
+                return {
+                  host: nc.connection.remoteAddress.host,
+                  port: nc.connection.remoteAddress.port,
+                };
+              },
+            }),
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * A 1.x signal reached us: punch toward the source from our QUIC socket
+   * (1 s doubling, 15 s, as 1.x does) until it connects.
+   */
+  protected punchForPolykey(source: NodeId, address: { host: string; port: number }): void {
+    const transport = this.quicTransport;
+    if (transport == null) return;
+    let to: ReturnType<typeof addressUtils.toAddress>;
+    try {
+      to = addressUtils.toAddress(address.host, address.port);
+    } catch {
+      return;
+    }
+    const started = this.clock.now();
+    const punch = (delay: number) => {
+      if (this.connectionManager.getConnection(source) != null) return;
+      if (this.clock.now() - started > 15_000) return;
+      void transport.sendPunch(to, crypto.randomBytes(16)).catch(() => {});
+      setTimeout(() => punch(delay * 2), delay).unref?.();
+    };
+    punch(1_000);
   }
 
   /**

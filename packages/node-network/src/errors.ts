@@ -26,7 +26,13 @@ class ErrorNodeNetworkNATProbe<T> extends ErrorNodeNetworkFacade<T> {
   static description = 'NAT probing is not possible with this peer';
 }
 
+/** A Polykey 1.x agent message that does not parse, or whose signature does not verify. */
+class ErrorPolykeyMessageInvalid<T> extends baseErrors.ErrorCodec<T> {
+  static description = 'Polykey 1.x message is invalid';
+}
+
 export {
+  ErrorPolykeyMessageInvalid,
   ErrorNodeNetworkConnect,
   ErrorNodeNetworkNATProbe,
   ErrorNodeNetworkFacade,

@@ -15,6 +15,7 @@ import * as identity from '@node-network/network-identity';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import RPCEndpoint from './rpc/RPCEndpoint.js';
+import { isPolykeyPeer } from './paths.js';
 import RealClock from './RealClock.js';
 import PingHandler from './handlers/PingHandler.js';
 import ObservedAddressHandler from './handlers/ObservedAddressHandler.js';
@@ -187,12 +188,25 @@ class NodeConnectionManager {
       .map((e) => ({ connection: e.connection, rpc: e.rpc }));
   }
 
-  /** Round trip of one `ping` RPC over the live connection, ms. */
+  /**
+   * Round trip of one `ping` RPC over the live connection, ms. A Polykey 1.x
+   * agent has no ping: it answers `nodesClosestActiveConnectionsGet` for our
+   * own NodeId instead (a short stream of its connections), read to its end.
+   */
   @ready(new errors.ErrorTransportNotRunning())
   public async ping(nodeId: NodeId, ctx?: Partial<ContextTimedInput>): Promise<number> {
     const nc = this.requireConnection(nodeId);
     const t0 = this.clock.now();
-    await nc.rpc.unary('ping', {}, ctx);
+    if (isPolykeyPeer(nc.connection)) {
+      const answers = await nc.rpc.serverStream(
+        'nodesClosestActiveConnectionsGet',
+        { nodeIdEncoded: identity.encodeNodeId(this.transport.nodeId) },
+        ctx,
+      );
+      for await (const _ of answers as unknown as AsyncIterable<unknown>);
+    } else {
+      await nc.rpc.unary('ping', {}, ctx);
+    }
     this.touch(nodeId);
     return this.clock.now() - t0;
   }

@@ -7,6 +7,7 @@ import type {
 } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
 import type { QUICConnection, QUICStream } from '@matrixai/quic';
+import type { PeerProtocol } from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { events as quicEvents, errors as quicErrors } from '@matrixai/quic';
 import { toAddress } from './addresses.js';
@@ -53,6 +54,8 @@ class QUICNodeConnection implements Connection {
   public readonly remoteNodeId: NodeId;
   public readonly localAddress: Address;
   public readonly initiator: 'local' | 'remote';
+  /** What the peer speaks (from its certificate): Polykey 1.x agents send and expect no accept marker. */
+  public readonly protocol: PeerProtocol;
   public readonly quicConnection: QUICConnection;
   protected destroyQUIC: (force: boolean) => Promise<void>;
   protected streamHandlers = new Set<(stream: Stream) => void>();
@@ -76,10 +79,12 @@ class QUICNodeConnection implements Connection {
     initiator,
     quicConnection,
     destroy,
+    protocol = 'node-network',
   }: {
     localNodeId: NodeId;
     remoteNodeId: NodeId;
     initiator: 'local' | 'remote';
+    protocol?: PeerProtocol;
     quicConnection: QUICConnection;
     /** Tears down the QUIC connection (client or server side). */
     destroy: (force: boolean) => Promise<void>;
@@ -88,6 +93,7 @@ class QUICNodeConnection implements Connection {
     this.localNodeId = localNodeId;
     this.remoteNodeId = remoteNodeId;
     this.initiator = initiator;
+    this.protocol = protocol;
     this.quicConnection = quicConnection;
     this.destroyQUIC = destroy;
     this.localAddress = toAddress(quicConnection.localHost, quicConnection.localPort);
@@ -103,10 +109,15 @@ class QUICNodeConnection implements Connection {
     });
     // Nobody awaits it on accepted (server-side) connections.
     this.accepted.catch(() => {});
-    if (initiator === 'remote') this.resolveAccepted();
+    // A Polykey 1.x server sends no accept marker: its TLS verdict is the only one.
+    if (initiator === 'remote' || protocol === 'polykey-1') this.resolveAccepted();
     quicConnection.addEventListener(quicEvents.EventQUICConnectionStream.name, (evt: Event) => {
       const stream = (evt as quicEvents.EventQUICConnectionStream).detail;
-      if (this.initiator === 'local' && stream.streamId === acceptStreamId) {
+      if (
+        this.initiator === 'local' &&
+        this.protocol === 'node-network' &&
+        stream.streamId === acceptStreamId
+      ) {
         void this.readAccept(stream);
         return;
       }

@@ -251,6 +251,7 @@ class QUICTransport implements ConnectionTransport {
       });
     }
     let rejection: Error | undefined;
+    let peer: PeerIdentity | undefined;
     const started = Date.now();
     const timer = typeof ctx.timer === 'number' ? ctx.timer : this.config.connectTimeoutTime;
     let client: QUICClient;
@@ -273,7 +274,7 @@ class QUICTransport implements ConnectionTransport {
             ...this.quicConfig(),
             verifyCallback: async (certs) => {
               try {
-                await this.verifyPeer(certs, nodeId);
+                peer = await this.verifyPeer(certs, nodeId);
                 return undefined;
               } catch (e) {
                 rejection = e as Error;
@@ -292,6 +293,7 @@ class QUICTransport implements ConnectionTransport {
       localNodeId: this.nodeId,
       remoteNodeId: nodeId,
       initiator: 'local',
+      protocol: peer?.protocol ?? 'node-network',
       quicConnection: client.connection,
       destroy: (force) => client.destroy({ isApp: true, errorCode: 0, force }),
     });
@@ -450,11 +452,13 @@ class QUICTransport implements ConnectionTransport {
       localNodeId: this.nodeId,
       remoteNodeId: peer.nodeId,
       initiator: 'remote',
+      protocol: peer.protocol,
       quicConnection,
       destroy: (force) => quicConnection.stop({ isApp: true, errorCode: 0, force }),
     });
     try {
-      await connection.sendAccept();
+      // A Polykey 1.x agent would take the marker's stream for an RPC call.
+      if (peer.protocol === 'node-network') await connection.sendAccept();
     } catch (e) {
       this.logger.warn(`Could not confirm inbound connection: ${(e as Error).message}`);
       await connection.close();
@@ -478,6 +482,7 @@ class QUICTransport implements ConnectionTransport {
       network: this.network,
       now: this.now(),
       expectedNodeId,
+      polykeyNetwork: this.config.polykeyNetwork,
     });
   }
 

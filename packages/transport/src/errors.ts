@@ -60,6 +60,10 @@ class ErrorRPC<T> extends ErrorTransport<T> {
 }
 
 /** The remote handler threw; `data` carries the remote error's type and message. */
+class ErrorRPCMethodUnsupported<T> extends ErrorRPC<T> {
+  static description = 'The peer does not speak this RPC method; the call was not sent';
+}
+
 class ErrorRPCRemote<T> extends ErrorRPC<T> {
   static description = 'Remote RPC handler failed';
 }
@@ -88,6 +92,7 @@ export {
   ErrorDialSelf,
   ErrorConnectionDuplicate,
   ErrorRPC,
+  ErrorRPCMethodUnsupported,
   ErrorRPCRemote,
   ErrorRPCResponseInvalid,
   ErrorRPCRequestInvalid,

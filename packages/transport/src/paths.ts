@@ -1,4 +1,5 @@
 import type { Connection } from '@node-network/network-interface';
+import type { PeerProtocol } from '@node-network/network-identity';
 
 /**
  * How a connection reaches its peer. QUIC connections carry no `path`
@@ -20,4 +21,20 @@ function isWebSocket(c: Connection | undefined): boolean {
   return connectionPath(c) === 'websocket';
 }
 
-export { connectionPath, isRelayed, isWebSocket };
+/**
+ * The agent protocol the peer speaks, as its certificate said
+ * (`QUICNodeConnection.protocol`); connections without one (relay circuits,
+ * tunnels) run between node-network nodes.
+ */
+function peerProtocol(c: Connection | undefined): PeerProtocol {
+  return (c as { protocol?: PeerProtocol } | undefined)?.protocol === 'polykey-1'
+    ? 'polykey-1'
+    : 'node-network';
+}
+
+/** A Polykey 1.x agent: it is sent only the 1.x agent methods (`polykeyMethods`). */
+function isPolykeyPeer(c: Connection | undefined): boolean {
+  return peerProtocol(c) === 'polykey-1';
+}
+
+export { connectionPath, isRelayed, isWebSocket, peerProtocol, isPolykeyPeer };

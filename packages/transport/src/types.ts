@@ -10,6 +10,12 @@ type TransportConfig = {
   keepAliveIntervalTime: number;
   /** UDP socket send and receive buffer size, bytes (the OS caps it; 0 keeps its default). */
   socketBufferSize: number;
+  /**
+   * The network Polykey 1.x agents (certificates without a network
+   * extension) are admitted to: `mainnet` by default, `null` for none. A
+   * private network never admits them.
+   */
+  polykeyNetwork: 'mainnet' | 'testnet' | null;
   /** Validity of the certificate made at start, seconds. */
   certificateDuration: number;
   /** Extra quiche settings passed through to @matrixai/quic. */

@@ -5,7 +5,9 @@ import { RPCClient, RPCServer } from './matrixaiRpc.js';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { ErrorRPCRemote } from '../errors.js';
+import { ErrorRPCMethodUnsupported, ErrorRPCRemote } from '../errors.js';
+import { isPolykeyPeer } from '../paths.js';
+import { polykeyMethods } from './polykeyMethods.js';
 import { formatAddress } from '../addresses.js';
 
 /** What every handler learns about the caller, as `meta`. */
@@ -144,7 +146,7 @@ class RPCCaller {
     params: I,
     ctx?: Partial<ContextTimedInput>,
   ): Promise<O> {
-    this.assertOpen();
+    this.assertOpen(method);
     return this.limited(ctx, () => this.client.unaryCaller<I, O>(method, params, ctx as any));
   }
 
@@ -153,7 +155,7 @@ class RPCCaller {
     params: I,
     ctx?: Partial<ContextTimedInput>,
   ): Promise<ReadableStream<O>> {
-    this.assertOpen();
+    this.assertOpen(method);
     return (await this.client.serverStreamCaller<I, O>(method, params, ctx as any)) as any;
   }
 
@@ -161,7 +163,7 @@ class RPCCaller {
     method: string,
     ctx?: Partial<ContextTimedInput>,
   ): Promise<RPCStream<O, I>> {
-    this.assertOpen();
+    this.assertOpen(method);
     return this.client.duplexStreamCaller<I, O>(method, ctx as any);
   }
 
@@ -176,7 +178,7 @@ class RPCCaller {
       Record<string, JSONValue> & { result: JSONValue; command: string }
     >
   > {
-    this.assertOpen();
+    this.assertOpen(method);
     return this.client.rawStreamCaller(method, header, ctx as any);
   }
 
@@ -217,7 +219,13 @@ class RPCCaller {
     }
   }
 
-  protected assertOpen(): void {
+  protected assertOpen(method: string): void {
+    if (isPolykeyPeer(this.connection) && !polykeyMethods.has(method)) {
+      throw new ErrorRPCMethodUnsupported(
+        `${identity.encodeNodeId(this.connection.remoteNodeId)} is a Polykey 1.x agent, which has no ${method} method`,
+        { data: { method } },
+      );
+    }
     if (this.connection.closed) {
       throw new baseErrors.ErrorConnectionClosed('Connection is closed');
     }
