@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,13 +47,21 @@ type Started = {
   ready: Record<string, unknown>;
 };
 
-/** Starts fixture `script` inside namespace `ns` and waits for its ready event. */
-async function startIn(ns: string, script: string, config: unknown): Promise<Started> {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, path.join(fixtures, script), JSON.stringify(config)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+/**
+ * Starts fixture `script` inside namespace `ns` and waits for its ready
+ * event; `spawnIn` (a netlab `Lab.spawn`) runs it there, else `ip netns exec`.
+ */
+async function startIn(
+  ns: string,
+  script: string,
+  config: unknown,
+  spawnIn?: (ns: string, argv: Array<string>) => ChildProcess,
+): Promise<Started> {
+  const argv = [process.execPath, path.join(fixtures, script), JSON.stringify(config)];
+  const child =
+    spawnIn != null
+      ? spawnIn(ns, argv)
+      : spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
   const proc = new ControlledProcess(child);
   let ready: Record<string, unknown>;
   try {

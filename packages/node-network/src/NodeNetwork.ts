@@ -28,6 +28,7 @@ import {
   isRelayed,
   isWebSocket,
   connectionPath,
+  isPolykeyPeer,
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
@@ -68,6 +69,7 @@ import type { NodeRelayConfig } from './NodeRelay.js';
 import * as events from './events.js';
 import * as errors from './errors.js';
 import * as polykeyMessages from './polykey1/messages.js';
+import { connectBySignalInitial } from './polykey1/signalConnect.js';
 import {
   NodesClosestActiveConnectionsGetHandler,
   NodesClosestLocalNodesGetHandler,
@@ -207,6 +209,24 @@ class NodeNetwork {
   public readonly signalling?: NodeSignalling;
   /** Set when relaying is on (it needs our key pair). */
   public readonly relay?: NodeRelay;
+  /** Connections made by Polykey 1.x signalling (their path is `punched`). */
+  protected polykeyPunched = new Set<string>();
+  /** Sources we punch toward after a 1.x signal, until when: their connection is punched. */
+  protected polykeyPunching = new Map<string, number>();
+
+  /** An inbound connection from a node we punched toward after a 1.x signal came by that punch. */
+  protected markPolykeyPunched(c: Connection): void {
+    const k = identity.encodeNodeId(c.remoteNodeId);
+    const until = this.polykeyPunching.get(k);
+    if (until == null) return;
+    // 1.x dials several times at once (its direct and signalled attempts): each came by the punch.
+    if (this.clock.now() > until) {
+      this.polykeyPunching.delete(k);
+      return;
+    }
+    this.polykeyPunched.add(c.id);
+    c.onClose(() => this.polykeyPunched.delete(c.id));
+  }
   /** Set with `mdns`. */
   public readonly mdns?: NodeMdns;
   /** Set with `portMapping`. */
@@ -379,6 +399,7 @@ class NodeNetwork {
     this.quicTransport?.addEventListener(transportEvents.EventAudit.name, onAudit);
     // Kademlia learns from who talks to it: an inbound peer's address is where we saw it.
     this.unsubscribeInbound = this.transport.onConnection((c) => {
+      this.markPolykeyPunched(c);
       void this.discovery
         ?.remember(c.remoteNodeId, c.remoteAddress, 'observed')
         .catch((e) =>
@@ -411,6 +432,7 @@ class NodeNetwork {
                 }),
                 nodesClosestLocalNodesGet: new NodesClosestLocalNodesGetHandler({
                   closest: (t) => this.discovery!.closest(t),
+                  now: () => this.clock.wallTime(),
                 }),
               }
             : {}),
@@ -587,7 +609,7 @@ class NodeNetwork {
   protected pathOf(c: Connection): 'direct' | 'punched' | 'relayed' | 'http-relay' {
     if (isWebSocket(c)) return 'http-relay';
     if (isRelayed(c)) return (c as { overHttp?: boolean }).overHttp ? 'http-relay' : 'relayed';
-    return this.signalling?.isPunched(c.id) ? 'punched' : 'direct';
+    return this.signalling?.isPunched(c.id) || this.polykeyPunched.has(c.id) ? 'punched' : 'direct';
   }
 
   /** Our NodeId in its text form. */
@@ -693,6 +715,20 @@ class NodeNetwork {
         signalError = e as Error;
       }
     }
+    if (nc == null && !udpBlocked && this.polykeySignalWorth(signalError)) {
+      // A Polykey 1.x agent on the way speaks only its own signalling: ask our peers to signal it.
+      try {
+        const r = await this.connectThroughPolykeySignal(id, remaining(), ctx?.signal);
+        nc = r;
+        path = 'punched';
+      } catch (e) {
+        if (ctx?.signal?.aborted) throw e;
+        signalError = new errors.ErrorNodeNetworkConnect(
+          `${signalError?.message ?? 'no signal route'}; Polykey 1.x signalling: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }
     let relayError: Error | undefined;
     if (
       nc == null &&
@@ -795,10 +831,11 @@ class NodeNetwork {
                 );
                 this.recordAudit({
                   time: this.clock.wallTime(),
-                  kind: 'polykey-signal-relayed',
+                  kind: 'signal',
+                  outcome: 'ok',
                   nodeId: identity.encodeNodeId(target),
-                  detail: `from ${identity.encodeNodeId(source)} at ${sourceAddress.host}:${sourceAddress.port}`,
-                } as any);
+                  detail: `relayed a Polykey 1.x signal from ${identity.encodeNodeId(source)} at ${sourceAddress.host}:${sourceAddress.port}`,
+                });
                 // Fire and forget, as 1.x does: the caller dials the address we answer.
                 void nc.rpc
                   .unary(
@@ -829,6 +866,71 @@ class NodeNetwork {
   }
 
   /**
+   * Whether to try Polykey 1.x signalling after ours failed: when we hold a
+   * connection to a 1.x agent (it may be the one that knows the target), or
+   * when our signal stopped at one (a peer could not forward it to a 1.x
+   * agent). Never for node-network-only paths: they go on to a relay.
+   */
+  protected polykeySignalWorth(signalError: Error | undefined): boolean {
+    if (this.options.keyPair == null) return false;
+    if (this.connectionManager.listConnections().some((nc) => isPolykeyPeer(nc.connection))) {
+      return true;
+    }
+    for (let e: unknown = signalError; e != null; e = (e as { cause?: unknown }).cause) {
+      if (/Polykey 1\.x/.test((e as Error).message ?? '')) return true;
+    }
+    return false;
+  }
+
+  /** Polykey 1.x signalling through the (at most 3) direct peers closest to `target`, 1.x agents first. */
+  protected async connectThroughPolykeySignal(
+    target: NodeId,
+    timer: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<NodeConnection> {
+    const relays = this.connectionManager
+      .listConnections()
+      .filter(
+        (nc) =>
+          connectionPath(nc.connection) === 'direct' &&
+          !identity.nodeIdEquals(nc.connection.remoteNodeId, target),
+      )
+      .sort(
+        (a, b) =>
+          Number(isPolykeyPeer(b.connection)) - Number(isPolykeyPeer(a.connection)) ||
+          polykeyMessages.compareDistance(
+            target,
+            a.connection.remoteNodeId,
+            b.connection.remoteNodeId,
+          ),
+      )
+      .slice(0, 3);
+    const t0 = this.clock.now();
+    const r = await connectBySignalInitial({
+      manager: this.connectionManager,
+      keyPair: this.options.keyPair!,
+      clock: this.clock,
+      target,
+      relays,
+      timer: Math.min(timer ?? 15_000, 15_000),
+      signal,
+    });
+    const id = r.nc.connection.id;
+    this.polykeyPunched.add(id);
+    r.nc.connection.onClose(() => this.polykeyPunched.delete(id));
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'signal',
+      outcome: 'ok',
+      nodeId: identity.encodeNodeId(target),
+      path: 'punched',
+      durationMs: this.clock.now() - t0,
+      detail: `connected by Polykey 1.x signalling through ${identity.encodeNodeId(r.relay)}`,
+    });
+    return r.nc;
+  }
+
+  /**
    * A 1.x signal reached us: punch toward the source from our QUIC socket
    * (1 s doubling, 15 s, as 1.x does) until it connects.
    */
@@ -842,11 +944,19 @@ class NodeNetwork {
       return;
     }
     const started = this.clock.now();
+    this.polykeyPunching.set(identity.encodeNodeId(source), started + 15_000);
+    this.recordAudit({
+      time: this.clock.wallTime(),
+      kind: 'punch',
+      nodeId: identity.encodeNodeId(source),
+      address: addressUtils.formatAddress(to),
+      detail: `a Polykey 1.x signal: punching toward ${identity.encodeNodeId(source)} (1 s doubling, 15 s)`,
+    });
     const punch = (delay: number) => {
       if (this.connectionManager.getConnection(source) != null) return;
       if (this.clock.now() - started > 15_000) return;
-      void transport.sendPunch(to, crypto.randomBytes(16)).catch(() => {});
-      setTimeout(() => punch(delay * 2), delay).unref?.();
+      void transport.sendPunch(to, this.randomBytes(16)).catch(() => {});
+      this.clock.setTimer(delay, () => punch(delay * 2));
     };
     punch(1_000);
   }

@@ -24,7 +24,11 @@ function callerOf(meta: Record<string, JSONValue> | undefined): {
 
 /** `nodesClosestLocalNodesGet`: our NodeGraph's closest contacts, as NodeContacts. */
 class NodesClosestLocalNodesGetHandler extends ServerHandler<
-  { closest: (target: NodeId) => Promise<Array<{ nodeId: string; addresses: Array<string> }>> },
+  {
+    closest: (target: NodeId) => Promise<Array<{ nodeId: string; addresses: Array<string> }>>;
+    /** Wall-clock ms (the injected clock's), for the contacts' connected times. */
+    now: () => number;
+  },
   any,
   any
 > {
@@ -33,7 +37,7 @@ class NodesClosestLocalNodesGetHandler extends ServerHandler<
     input: unknown,
   ): AsyncGenerator<{ nodeIdEncoded: string; nodeContact: NodeContact }> {
     const target = messages.parseNodeIdMessage(input);
-    const now = Date.now();
+    const now = this.container.now();
     for (const c of await this.container.closest(target)) {
       const nodeContact = messages.encodeNodeContact(c.addresses, now);
       if (Object.keys(nodeContact).length === 0) continue;

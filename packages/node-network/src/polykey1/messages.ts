@@ -83,6 +83,11 @@ function parseSignalInitial(x: unknown): { target: NodeId; signature: Uint8Array
   };
 }
 
+/** `nodesConnectionSignalInitial`'s answer: where the relay sees the target. */
+function parseSignalInitialAnswer(x: unknown): PolykeyAddress {
+  return addressField(x);
+}
+
 /** `nodesConnectionSignalFinal`'s request. */
 function parseSignalFinal(x: unknown): SignalFinal {
   if (!isObject(x)) invalid('request is not an object');
@@ -190,6 +195,7 @@ export type { PolykeyAddress, NodeContact, NodeContactAddressData, SignalFinal }
 export {
   parseNodeIdMessage,
   parseSignalInitial,
+  parseSignalInitialAnswer,
   parseSignalFinal,
   parseClosestLocalNode,
   parseClosestActiveConnection,
