@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { run, commandExists, deleteNamespaces } from './exec.js';
+import { run, commandExists, deleteNamespaces, addNamespace, vethToBridge } from './exec.js';
 import Lab, { canRunNetlab } from './Lab.js';
 import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
 
@@ -160,9 +160,8 @@ class AvahiLan {
 
   protected async addNs(name: string): Promise<string> {
     const ns = `${this.prefix}-${name}`;
-    await run(['ip', 'netns', 'add', ns]);
+    await addNamespace(ns);
     this.namespaces.push(ns);
-    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     return ns;
   }
 
@@ -193,22 +192,7 @@ class AvahiLan {
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0']);
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0']);
     const peer = `p${i + 1}`;
-    await run([
-      'ip',
-      'link',
-      'add',
-      ifName,
-      'netns',
-      ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      peer,
-      'netns',
-      this.bridgeNs,
-    ]);
-    await run(['ip', '-n', this.bridgeNs, 'link', 'set', peer, 'master', 'br0', 'up']);
+    await vethToBridge(ns, ifName, this.bridgeNs, peer);
     const ipv4 = this.families.includes('ipv4') ? `198.18.100.${i + 1}` : undefined;
     const ipv6 = this.families.includes('ipv6')
       ? `2001:db8:100::${(i + 1).toString(16)}`

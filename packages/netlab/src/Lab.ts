@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { LabNATKind } from './natRules.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { run, commandExists, deleteNamespaces } from './exec.js';
+import { run, commandExists, deleteNamespaces, addNamespace, vethToBridge } from './exec.js';
 import { natRules } from './natRules.js';
 import { ErrorNetlabCommand, ErrorNetlabUnavailable } from './errors.js';
 
@@ -182,30 +182,14 @@ class Lab {
 
   protected async addNs(name: string): Promise<string> {
     const ns = `${this.prefix}-${name}`;
-    await run(['ip', 'netns', 'add', ns]);
+    await addNamespace(ns);
     this.namespaces.push(ns);
-    await this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
     return ns;
   }
 
   /** A veth pair from `a` (named `aIf`) to the internet bridge. */
   protected async plugIntoInternet(ns: string, ifName: string, peerName: string): Promise<void> {
-    await run([
-      'ip',
-      'link',
-      'add',
-      ifName,
-      'netns',
-      ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      peerName,
-      'netns',
-      this.inetNs,
-    ]);
-    await this.exec(this.inetNs, ['ip', 'link', 'set', peerName, 'master', 'br0', 'up']);
+    await vethToBridge(ns, ifName, this.inetNs, peerName);
     await this.exec(ns, ['ip', 'link', 'set', ifName, 'up']);
     // The upnp routers' 7.7.7.0/24 WANs share the bridge: everyone on it reaches them on-link (a
     // high metric, so a upnp router's own connected route for its address wins).

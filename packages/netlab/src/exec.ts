@@ -48,4 +48,40 @@ async function deleteNamespaces(namespaces: ReadonlyArray<string>): Promise<void
   }
 }
 
-export { run, commandExists, deleteNamespaces };
+/** Makes namespace `ns` with its loopback up (and leaves none behind when that fails). */
+async function addNamespace(ns: string): Promise<void> {
+  await run(['ip', 'netns', 'add', ns]);
+  try {
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (e) {
+    await run(['ip', 'netns', 'del', ns]).catch(() => {});
+    throw e;
+  }
+}
+
+/** A veth pair: `ifName` in `ns`, its peer `peerName` in `bridgeNs` enslaved to that namespace's `br0` and up. */
+async function vethToBridge(
+  ns: string,
+  ifName: string,
+  bridgeNs: string,
+  peerName: string,
+): Promise<void> {
+  await run([
+    'ip',
+    'link',
+    'add',
+    ifName,
+    'netns',
+    ns,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    peerName,
+    'netns',
+    bridgeNs,
+  ]);
+  await run(['ip', '-n', bridgeNs, 'link', 'set', peerName, 'master', 'br0', 'up']);
+}
+
+export { run, commandExists, deleteNamespaces, addNamespace, vethToBridge };

@@ -1,13 +1,7 @@
-import type { Clock } from '@node-network/network-interface';
-import type { PortMappingProtocol, UdpSocketFactory } from './types.js';
+import type { PortMappingProtocol } from './types.js';
 import { ErrorUPnPMappingRefused, ErrorUPnPResponseInvalid } from './errors.js';
-import {
-  decodeNatPmpResponse,
-  encodeNatPmpRequest,
-  natPmpPort,
-  natPmpResultCodes,
-} from './protocol/natpmp.js';
-import udpExchange from './udpExchange.js';
+import { decodeNatPmpResponse, encodeNatPmpRequest, natPmpResultCodes } from './protocol/natpmp.js';
+import GatewayUdpClient from './GatewayUdpClient.js';
 
 type Call = { timeoutMs: number; signal?: AbortSignal };
 
@@ -30,36 +24,8 @@ function lie(reason: string): ErrorUPnPResponseInvalid<{ method: string; reason:
 }
 
 /** NAT-PMP (RFC 6886) requests to one gateway; every call is one `udpExchange`. */
-class NatPmpClient {
-  public readonly gateway: string;
-  public readonly port: number;
-  protected bindAddress?: string;
-  protected clock: Clock;
-  protected socketFactory: UdpSocketFactory;
-  protected initialRetransmitMs: number;
-
-  public constructor({
-    gateway,
-    port = natPmpPort,
-    bindAddress,
-    clock,
-    socketFactory,
-    initialRetransmitMs,
-  }: {
-    gateway: string;
-    port?: number;
-    bindAddress?: string;
-    clock: Clock;
-    socketFactory: UdpSocketFactory;
-    initialRetransmitMs: number;
-  }) {
-    this.gateway = gateway;
-    this.port = port;
-    this.bindAddress = bindAddress;
-    this.clock = clock;
-    this.socketFactory = socketFactory;
-    this.initialRetransmitMs = initialRetransmitMs;
-  }
+class NatPmpClient extends GatewayUdpClient {
+  protected readonly method = 'natpmp';
 
   /** The gateway's external address and its epoch (seconds since its mapping table started). */
   public externalAddress({
@@ -119,29 +85,6 @@ class NatPmpClient {
         throw lie(`mapping granted with lifetime 0 for ${what}`);
       }
       return { externalPort: r.externalPort, lifetimeSeconds: r.lifetimeSeconds, epoch: r.epoch };
-    });
-  }
-
-  protected exchange<T>(
-    what: string,
-    payload: Uint8Array,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    accept: (data: Uint8Array) => T,
-  ): Promise<T> {
-    return udpExchange({
-      method: 'natpmp',
-      what,
-      host: this.gateway,
-      port: this.port,
-      bindAddress: this.bindAddress,
-      payload,
-      accept,
-      clock: this.clock,
-      socketFactory: this.socketFactory,
-      initialRetransmitMs: this.initialRetransmitMs,
-      timeoutMs,
-      signal,
     });
   }
 }

@@ -1,9 +1,7 @@
-import type { Clock } from '@node-network/network-interface';
-import type { PortMappingProtocol, UdpSocketFactory } from './types.js';
+import type { PortMappingProtocol } from './types.js';
 import { ErrorUPnPMappingRefused, ErrorUPnPResponseInvalid } from './errors.js';
-import { natPmpPort } from './protocol/natpmp.js';
 import { decodePcpResponse, encodePcpRequest, pcpResultCodes } from './protocol/pcp.js';
-import udpExchange from './udpExchange.js';
+import GatewayUdpClient from './GatewayUdpClient.js';
 
 type Call = { timeoutMs: number; signal?: AbortSignal };
 
@@ -34,36 +32,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * mappings. The client address in each request is the local address of the
  * socket connected to the gateway.
  */
-class PcpClient {
-  public readonly gateway: string;
-  public readonly port: number;
-  protected bindAddress?: string;
-  protected clock: Clock;
-  protected socketFactory: UdpSocketFactory;
-  protected initialRetransmitMs: number;
-
-  public constructor({
-    gateway,
-    port = natPmpPort,
-    bindAddress,
-    clock,
-    socketFactory,
-    initialRetransmitMs,
-  }: {
-    gateway: string;
-    port?: number;
-    bindAddress?: string;
-    clock: Clock;
-    socketFactory: UdpSocketFactory;
-    initialRetransmitMs: number;
-  }) {
-    this.gateway = gateway;
-    this.port = port;
-    this.bindAddress = bindAddress;
-    this.clock = clock;
-    this.socketFactory = socketFactory;
-    this.initialRetransmitMs = initialRetransmitMs;
-  }
+class PcpClient extends GatewayUdpClient {
+  protected readonly method = 'pcp';
 
   /** Resolves with the gateway's epoch if it speaks PCP; rejects (refused, timeout) otherwise. */
   public announce({ timeoutMs, signal }: Call): Promise<{ epoch: number }> {
@@ -145,29 +115,6 @@ class PcpClient {
         };
       },
     );
-  }
-
-  protected exchange<T>(
-    what: string,
-    payload: (clientAddress: string) => Uint8Array,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    accept: (data: Uint8Array) => T | undefined,
-  ): Promise<T> {
-    return udpExchange({
-      method: 'pcp',
-      what,
-      host: this.gateway,
-      port: this.port,
-      bindAddress: this.bindAddress,
-      payload,
-      accept,
-      clock: this.clock,
-      socketFactory: this.socketFactory,
-      initialRetransmitMs: this.initialRetransmitMs,
-      timeoutMs,
-      signal,
-    });
   }
 }
 
