@@ -49,6 +49,18 @@ async function everyoneFindsEveryone(seedKind: 'polykey' | 'node-network'): Prom
         : s.proc.request('bootstrap', {}, 20_000),
     ),
   );
+  // An agent's ping returns once its side of the handshake is done, a moment before the seed has
+  // taken the connection in: the lookups below start once the seed holds every joiner.
+  const seedHolds = async () => {
+    const held = (await seed.proc.request('connections', {}, 10_000)) as Array<
+      string | { nodeId: string }
+    >;
+    const ids = new Set(held.map((c) => (typeof c === 'string' ? c : c.nodeId)));
+    return rest.every((s) => ids.has(s.nodeId));
+  };
+  for (let i = 0; i < 50 && !(await seedHolds()); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const results = await Promise.all(
     all.flatMap((from) =>
       all
