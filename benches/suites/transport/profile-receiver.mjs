@@ -12,7 +12,10 @@ const make = () =>
   new QUICTransport({
     keyPair: identity.generateKeyPair(),
     network: 'testnet',
-    config: { quic: JSON.parse(process.env.QUIC_CONFIG ?? '{}') },
+    config: {
+      quic: JSON.parse(process.env.QUIC_CONFIG ?? '{}'),
+      udpGso: process.env.UDP_GSO !== '0',
+    },
     logger,
   });
 
@@ -27,6 +30,28 @@ if (process.argv[2] === 'sender') {
     for (let sent = 0; sent < bytes; sent += chunk.byteLength) await w.write(chunk);
     await w.close();
     await s.readable.getReader().read();
+    if (process.env.QUIC_STATS) {
+      const conn = c.quicConnection.conn;
+      const st = conn.stats();
+      const [ps] = conn.pathStats();
+      const u = process.cpuUsage();
+      console.error(
+        JSON.stringify(
+          {
+            senderCpuSPerMB: (u.user + u.system) / 1e6 / (bytes / 1e6),
+            sent: st.sent,
+            recv: st.recv,
+            lost: st.lost,
+            retrans: st.retrans,
+            rtt: ps?.rtt,
+            cwnd: ps?.cwnd,
+            deliveryRate: ps?.deliveryRate,
+            gso: t.gsoStats,
+          },
+          (k, v) => (typeof v === 'bigint' ? Number(v) : v),
+        ),
+      );
+    }
     await t.stop();
     process.exit(0);
   });
@@ -40,6 +65,11 @@ if (process.argv[2] === 'sender') {
       const r = s.readable.getReader();
       for (let x = await r.read(); !x.done; x = await r.read()) got += x.value.byteLength;
       const ms = performance.now() - t0;
+      const u = process.cpuUsage();
+      if (process.env.QUIC_STATS)
+        console.error(
+          JSON.stringify({ receiverCpuSPerMB: (u.user + u.system) / 1e6 / (got / 1e6) }),
+        );
       console.log(
         `${(got / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms: ${(got / 1e3 / ms).toFixed(2)} MB/s`,
       );
@@ -49,7 +79,9 @@ if (process.argv[2] === 'sender') {
     }),
   );
   const child = fork(fileURLToPath(import.meta.url), ['sender', String(bytes / 1e6)], {
-    execArgv: [],
+    execArgv: process.env.PROFILE_SENDER
+      ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.PROFILE_SENDER}`]
+      : [],
   });
   child.send({ nodeId: identity.encodeNodeId(t.nodeId), port: t.localAddresses[0].port });
   await new Promise((r) => child.once('exit', r));

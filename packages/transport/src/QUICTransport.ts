@@ -14,6 +14,7 @@ import type {
   PeerIdentity,
 } from '@node-network/network-identity';
 import type { ListenAddress, TransportConfig } from './types.js';
+import type { GsoSend, GsoStats } from './gso.js';
 import { errors as baseErrors, PunchSocketSet } from '@node-network/network-interface';
 import * as identity from '@node-network/network-identity';
 import { QUICClient, QUICServer, QUICSocket, errors as quicErrors } from '@matrixai/quic';
@@ -27,6 +28,7 @@ import * as errors from './errors.js';
 import { alpn, transportConfigDefault } from './config.js';
 import { formatAddress, toAddress } from './addresses.js';
 import { errorSummary, findCause } from './utils.js';
+import { makeGsoSend } from './gso.js';
 
 type Bound = { socket: QUICSocket; server: QUICServer; address: Address };
 
@@ -59,6 +61,8 @@ class QUICTransport implements ConnectionTransport {
   protected bound: Array<Bound> = [];
   protected connections = new Set<QUICNodeConnection>();
   protected connectionHandlers = new Set<(c: QUICNodeConnection) => void>();
+  /** Batched-send counters (UDP GSO): batches sent, datagrams in them, batches refused. */
+  public readonly gsoStats: GsoStats = { batches: 0, datagrams: 0, refused: 0 };
 
   public constructor({
     keyPair,
@@ -289,6 +293,11 @@ class QUICTransport implements ConnectionTransport {
     } catch (e) {
       throw this.dialError(e, rejection, nodeIdText, target, ctx.signal);
     }
+    if (local != null) {
+      // A client socket of its own (birthday punching): batched sends there too.
+      const own = (client as unknown as { socket?: QUICSocket }).socket;
+      if (own != null) this.enableGso(own, local.family);
+    }
     const connection = new QUICNodeConnection({
       localNodeId: this.nodeId,
       remoteNodeId: nodeId,
@@ -392,6 +401,7 @@ class QUICTransport implements ConnectionTransport {
       );
     }
     this.sizeSocketBuffers(socket);
+    this.enableGso(socket, requested.family);
     const address = toAddress(socket.host, socket.port);
     const hmacKey = randomBytes(32);
     const server = new QUICServer({
@@ -504,6 +514,22 @@ class QUICTransport implements ConnectionTransport {
         `Cannot size the UDP socket buffers to ${size} bytes: ${(e as Error).message}`,
       );
     }
+  }
+
+  /**
+   * Batched sends (UDP GSO, `src/gso.ts`): the patched @matrixai/quic hands
+   * whole batches of packets to `socket.gsoSend`. Logged either way.
+   */
+  protected enableGso(socket: QUICSocket, family: AddressFamily): void {
+    const dgram = (socket as unknown as { socket?: import('node:dgram').Socket }).socket;
+    if (!this.config.udpGso || dgram == null) return;
+    const send = makeGsoSend(dgram, family, this.logger, this.gsoStats);
+    if (typeof send === 'string') {
+      this.logger.warn(`No batched UDP sends (${send}): one datagram per system call`);
+      return;
+    }
+    (socket as unknown as { gsoSend?: GsoSend }).gsoSend = send;
+    this.logger.debug(`Batched UDP sends (GSO) on ${family}`);
   }
 
   protected quicConfig() {

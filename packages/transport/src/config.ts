@@ -9,6 +9,7 @@ const transportConfigDefault: TransportConfig = {
   maxIdleTimeout: 30_000,
   keepAliveIntervalTime: 10_000,
   socketBufferSize: 4 * 1024 * 1024,
+  udpGso: true,
   polykeyNetwork: 'mainnet',
   certificateDuration: 365 * 24 * 60 * 60,
   quic: {},

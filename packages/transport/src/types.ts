@@ -16,6 +16,11 @@ type TransportConfig = {
    * private network never admits them.
    */
   polykeyNetwork: 'mainnet' | 'testnet' | null;
+  /**
+   * Batched UDP sends (GSO: one system call per up to 63 KiB of packets) where
+   * the kernel and the built native module allow; logged at start either way.
+   */
+  udpGso: boolean;
   /** Validity of the certificate made at start, seconds. */
   certificateDuration: number;
   /** Extra quiche settings passed through to @matrixai/quic. */
