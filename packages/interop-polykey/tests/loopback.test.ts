@@ -95,10 +95,10 @@ describe('node-network and Polykey 1.15.1 agents in one network (loopback namesp
   test('a Polykey agent as the seed', async () => {
     if (!(await labAvailable('the Polykey interop test'))) return;
     await everyoneFindsEveryone('polykey');
-  }, 90_000);
+  }, 180_000);
 
   test('a node-network node as the seed', async () => {
     if (!(await labAvailable('the Polykey interop test'))) return;
     await everyoneFindsEveryone('node-network');
-  }, 90_000);
+  }, 180_000);
 });
