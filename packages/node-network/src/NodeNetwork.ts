@@ -16,7 +16,21 @@ import type {
   TransportConfig,
 } from '@node-network/transport';
 import type { ServerManifest } from '@matrixai/rpc';
-import type { ConnectResult, NodeNetworkStatus } from './types.js';
+import type { ConnectResult, NodeNetworkStatus, NodeNetworkFullStatus } from './types.js';
+import type { AuditStoreConfig } from './audit/AuditStore.js';
+import type { AuditQuery } from './audit/auditQuery.js';
+import type { Explanation } from './explain.js';
+import type { NetworkSnapshot } from './dashboard/types.js';
+import type { LocalHttpServer } from './http/localHttpServer.js';
+import type { DB } from '@node-network/nodegraph';
+import AuditStore from './audit/AuditStore.js';
+import { queryAuditRecords } from './audit/auditQuery.js';
+import NodeMetrics from './metrics/NodeMetrics.js';
+import { formatExposition } from './metrics/exposition.js';
+import { serveMetrics } from './metrics/serveMetrics.js';
+import { explainPeer } from './explain.js';
+import { natKind } from './describe.js';
+import { nodeSnapshot } from './dashboard/nodeSnapshot.js';
 import * as identity from '@node-network/network-identity';
 import {
   QUICTransport,
@@ -100,8 +114,22 @@ type NodeNetworkOptions = {
   connectionConfig?: Partial<NodeConnectionManagerConfig>;
   /** RPC methods this node serves beyond the built-in ones. */
   handlers?: ServerManifest;
-  /** How many audit records `status()` keeps. */
+  /** How many audit records `status()` keeps (the in-memory ring). */
   auditLimit?: number;
+  /**
+   * Persist the audit log in this @matrixai/db (the NodeGraph's may be
+   * shared: the records live under their own `audit` level), with
+   * retention (`maxRecords` 10,000, `maxAgeMs` 7 days); `explain` and
+   * `queryAudit` then read it. The DB is started and stopped by its owner.
+   * Without it, the in-memory ring only.
+   */
+  audit?: { db: DB } & Partial<AuditStoreConfig>;
+  /**
+   * Serve Prometheus metrics at `http://host:port/metrics` (off unless
+   * given; `host` 127.0.0.1, `port` 9464). A non-loopback host is refused
+   * unless `allowRemote`.
+   */
+  metrics?: { host?: string; port?: number; allowRemote?: boolean };
   /**
    * A transport to use instead of QUIC (netsim's, in the simulator). Its
    * owner starts and stops it; `listen`, `keyPair`, `membershipClaim` and
@@ -252,6 +280,14 @@ class NodeNetwork {
   protected knownNodes = new Map<string, Array<Address>>();
   protected seeds: Array<Seed>;
   protected auditLog: Array<AuditRecord> = [];
+  /** Set with `audit`: the persisted audit log. */
+  public readonly auditStore?: AuditStore;
+  /** Counters fed by the audit stream, and the gauges' shape. */
+  protected metrics = new NodeMetrics();
+  /** Set with `metrics` while running. */
+  protected metricsServer?: LocalHttpServer;
+  /** When each live connection opened (wall ms), from the audit stream. */
+  protected connectionSince = new Map<string, number>();
   /** What this node believes about its NAT, from peers' `observedAddress` answers. */
   public readonly natDetector = new NATBehaviourDetector();
   protected auditLimit: number;
@@ -392,9 +428,44 @@ class NodeNetwork {
     }
     this.seeds = parseSeedNodes(options.seedNodes ?? []);
     for (const seed of this.seeds) this.addAddresses(seed.nodeId, seed.addresses);
+    if (options.audit != null) {
+      const { db, ...config } = options.audit;
+      this.auditStore = new AuditStore({
+        db,
+        clock: this.clock,
+        config,
+        logger: this.logger.getChild('AuditStore'),
+      });
+    }
   }
 
   public async start(): Promise<void> {
+    await this.auditStore?.start();
+    try {
+      await this.startParts();
+    } catch (e) {
+      await this.auditStore?.stop();
+      throw e;
+    }
+    if (this.options.metrics != null) {
+      const { host = '127.0.0.1', port = 9464, allowRemote } = this.options.metrics;
+      try {
+        this.metricsServer = await serveMetrics({
+          host,
+          port,
+          allowRemote,
+          render: () => this.metricsText(),
+          logger: this.logger.getChild('metrics'),
+        });
+      } catch (e) {
+        await this.teardown();
+        throw e;
+      }
+      this.logger.info(`Metrics at ${this.metricsServer.url}/metrics`);
+    }
+  }
+
+  protected async startParts(): Promise<void> {
     const onAudit = (evt: Event) => this.recordAudit((evt as transportEvents.EventAudit).detail);
     this.quicTransport?.addEventListener(transportEvents.EventAudit.name, onAudit);
     // Kademlia learns from who talks to it: an inbound peer's address is where we saw it.
@@ -553,6 +624,8 @@ class NodeNetwork {
 
   /** Stops every part `start` started (also unwinds a failed start). */
   protected async teardown(): Promise<void> {
+    await this.metricsServer?.stop();
+    this.metricsServer = undefined;
     await this.mdns?.stop();
     await this.portMapping?.stop();
     await this.maintenance?.stop();
@@ -566,6 +639,7 @@ class NodeNetwork {
     await this.natProbeService.stop();
     await this.connectionManager.stop();
     await this.quicTransport?.stop();
+    await this.auditStore?.stop();
   }
 
   /**
@@ -641,6 +715,22 @@ class NodeNetwork {
    */
   @ready(new errors.ErrorNodeNetworkNotRunning())
   public async connect(
+    nodeId: NodeId | string,
+    addresses?: ReadonlyArray<Address | string>,
+    ctx?: Partial<ContextTimedInput>,
+  ): Promise<ConnectResult> {
+    try {
+      const r = await this.connectByAnyPath(nodeId, addresses, ctx);
+      this.metrics.observeConnect(r.reused ? 'reused' : 'ok', r.path);
+      return r;
+    } catch (e) {
+      this.metrics.observeConnect('failed');
+      throw e;
+    }
+  }
+
+  /** `connect`'s work: a live connection, else direct, punched, relayed (see `connect`). */
+  protected async connectByAnyPath(
     nodeId: NodeId | string,
     addresses?: ReadonlyArray<Address | string>,
     ctx?: Partial<ContextTimedInput>,
@@ -1392,13 +1482,137 @@ class NodeNetwork {
         ipv6: this.natDetector.classification('ipv6'),
       },
       relays: this.relay?.named() ?? [],
+      ...(this.relay != null ? { relayService: this.relayServiceStatus() } : {}),
+      ...(this.portMapping != null
+        ? {
+            portMapping: {
+              addresses: this.portMapping.addresses().map(addressUtils.formatAddress),
+            },
+          }
+        : {}),
+      ...(this.mdns != null ? { mdns: { running: this.mdns.mdns != null } } : {}),
+      ...(this.httpRelay != null ? { httpRelay: { active: this.httpRelay.active } } : {}),
+      auditCounts: {
+        memory: this.auditLog.length,
+        ...(this.auditStore != null ? { stored: this.auditStore.stats().stored } : {}),
+        byKind: this.metrics.auditCounts(),
+      },
+      ...(this.metricsUrl != null ? { metricsUrl: this.metricsUrl } : {}),
       audit: [...this.auditLog],
     };
+  }
+
+  protected relayServiceStatus(): NonNullable<NodeNetworkStatus['relayService']> {
+    const r = this.relay!.service.status();
+    return { circuits: r.circuits.length, relayed: r.relayed, refused: r.refused, bytes: r.bytes };
+  }
+
+  /**
+   * The whole picture, for `node-network status --json`: `status()` plus
+   * what needs a read (the NodeGraph's size).
+   */
+  public async fullStatus(): Promise<NodeNetworkFullStatus> {
+    return {
+      ...this.status(),
+      ...(this.discovery != null ? { nodeGraph: { size: await this.discovery.graph.size() } } : {}),
+    };
+  }
+
+  /**
+   * Why we are or are not connected to `nodeId`, and how we got there: the
+   * live connection (path, address, since when), every attempt from the
+   * audit log (direct dials per address, signals and their hops, punches,
+   * relay circuits, refusals with reasons), both sides' NAT when known,
+   * and the NodeGraph's contact; `text` says it in a few lines. Reads the
+   * persisted audit log when there is one (its index by peer), else the
+   * in-memory ring. `limit`: the newest records to read (default 500).
+   */
+  @ready(new errors.ErrorNodeNetworkNotRunning())
+  public async explain(
+    nodeId: NodeId | string,
+    { limit = 500 }: { limit?: number } = {},
+  ): Promise<Explanation> {
+    const id = typeof nodeId === 'string' ? identity.decodeNodeId(nodeId) : nodeId;
+    const text = identity.encodeNodeId(id);
+    const status = this.status();
+    const connection = status.connections.find((c) => c.nodeId === text);
+    return explainPeer({
+      nodeId: text,
+      records: await this.queryAudit({ nodeId: text, limit }),
+      connection:
+        connection != null
+          ? { ...connection, since: this.connectionSince.get(connection.connectionId) }
+          : undefined,
+      knownAddresses: this.addressesOf(id),
+      nat: status.nat,
+      contact:
+        this.discovery != null ? ((await this.discovery.graph.getContact(id)) ?? null) : undefined,
+    });
+  }
+
+  /** Audit records matching `q` (the persisted log when there is one, else the ring), oldest first. */
+  public async queryAudit(q: AuditQuery = {}): Promise<Array<AuditRecord>> {
+    return this.auditStore != null ? this.auditStore.query(q) : queryAuditRecords(this.auditLog, q);
+  }
+
+  /** This node's view for the dashboard: itself, its peers by path, the relays it uses, recent events. */
+  public async snapshot(): Promise<NetworkSnapshot> {
+    return nodeSnapshot({
+      status: await this.fullStatus(),
+      time: this.clock.wallTime(),
+      servesRelay: this.relay != null,
+    });
+  }
+
+  /** The metrics, in the Prometheus text format. */
+  public async metricsText(): Promise<string> {
+    const s = await this.fullStatus();
+    const connectionsByPath: Record<string, number> = {};
+    for (const c of s.connections) connectionsByPath[c.path] = (connectionsByPath[c.path] ?? 0) + 1;
+    return formatExposition(
+      this.metrics.families({
+        nodeId: s.nodeId,
+        network: s.network,
+        connectionsByPath,
+        knownNodes: Object.keys(s.knownNodes).length,
+        nodeGraphContacts: s.nodeGraph?.size,
+        relayService: s.relayService,
+        relaysNamed: s.relays.length,
+        auditStored: s.auditCounts.stored,
+        auditInMemory: s.auditCounts.memory,
+        nat: (['ipv4', 'ipv6'] as const).map((family) => ({
+          family,
+          kind: natKind(s.nat[family]),
+          mapping: s.nat[family].mapping,
+          filtering: s.nat[family].filtering,
+          allocation: s.nat[family].allocation,
+        })),
+        portMappings: s.portMapping?.addresses.length ?? 0,
+        mdns: s.mdns?.running,
+        httpRelayActive: s.httpRelay?.active,
+      }),
+    );
+  }
+
+  /** Where the metrics are served (with `metrics`, while running). */
+  public get metricsUrl(): string | undefined {
+    return this.metricsServer != null ? `${this.metricsServer.url}/metrics` : undefined;
   }
 
   protected recordAudit(record: AuditRecord): void {
     this.auditLog.push(record);
     if (this.auditLog.length > this.auditLimit) this.auditLog.shift();
+    this.auditStore?.append(record);
+    this.metrics.observe(record);
+    if (record.connectionId != null) {
+      if (record.kind === 'connection-open') {
+        if (!this.connectionSince.has(record.connectionId)) {
+          this.connectionSince.set(record.connectionId, record.time);
+        }
+      } else if (record.kind === 'connection-close') {
+        this.connectionSince.delete(record.connectionId);
+      }
+    }
     this.logger.debug(`audit ${JSON.stringify(record)}`);
     this.dispatchEvent(new events.EventNodeNetworkAudit({ detail: record }));
   }

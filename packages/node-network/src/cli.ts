@@ -10,6 +10,12 @@ import Logger, { LogLevel, StreamHandler } from '@matrixai/logger';
 import NodeNetwork from './NodeNetwork.js';
 import { runDemo } from './demo.js';
 import { serveControl, requestControl } from './control.js';
+import { agentControl } from './agentControl.js';
+import { parseHostPort } from './http/localHttpServer.js';
+import { serveDashboard } from './dashboard/serveDashboard.js';
+import { fromControl, fromFile, fromUrl } from './dashboard/snapshotSources.js';
+import { clockTime, describeAuditRecord, natKind } from './describe.js';
+import * as errors from './errors.js';
 
 const usage = `node-network <command> [options]
 
@@ -23,7 +29,13 @@ Commands:
       --key-file FILE       Ed25519 seed (hex); created when missing [~/.node-network/key]
       --seed ID@ADDR        a known node, e.g. v0abc…@127.0.0.1:1314 (repeatable)
       --db DIR              keep a NodeGraph (RocksDB) here: Kademlia lookups, a
-                            table that survives restarts [none: seeds only]
+                            table that survives restarts; the audit log persists
+                            there too [none: seeds only, audit in memory]
+      --audit-max-records N audit records kept in --db [10000]
+      --audit-max-age-days D
+                            audit records older than this are dropped [7]
+      --metrics HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics
+                            (loopback only), e.g. 127.0.0.1:9464 [off]
       --mdns                find and be found by nodes on the local network (mDNS,
                             through avahi-daemon when it runs) [off]
       --port-mapping        ask the gateway to forward our port (PCP, NAT-PMP,
@@ -31,7 +43,22 @@ Commands:
       --control PATH        control socket [~/.node-network/agent.sock]
   ping NODEID ADDR...       connect from a fresh node and ping
       --network NET         [testnet]
-  status [--json]           ask a running agent (via --control PATH) for its status
+  status [--json]           ask a running agent (via --control PATH) for its status:
+                            NAT, addresses, connections and their paths, relays,
+                            NodeGraph size, port mapping, mDNS, audit counts
+  explain NODEID [--json]   ask a running agent (--control PATH) why it is or is not
+                            connected to NODEID and how: every attempt, path, NAT
+      --limit N             newest audit records to read [500]
+  audit [--json]            a running agent's audit records (--control PATH), oldest first
+      --node NODEID         about this node
+      --kind KIND           of this kind (repeatable)
+      --since T, --until T  time range (ISO 8601 or ms since the epoch)
+      --limit N             the newest N [100]
+  dashboard                 serve a live dashboard of the network (SVG, 1 s refresh)
+      --control PATH        from a running agent [~/.node-network/agent.sock]
+      --snapshot-url URL    or from another process's /snapshot.json
+      --file SNAPSHOT.json  or from a file (re-read on every refresh)
+      --host HOST           [127.0.0.1]  --port PORT [8123]
   keygen                    print a new NodeId and seed
 `;
 
@@ -66,8 +93,14 @@ async function agent(args: Array<string>): Promise<number> {
       verbose: { type: 'boolean', default: false },
       mdns: { type: 'boolean', default: false },
       'port-mapping': { type: 'boolean', default: false },
+      metrics: { type: 'string' },
+      'audit-max-records': { type: 'string' },
+      'audit-max-age-days': { type: 'string' },
     },
   });
+  const metrics = values.metrics != null ? parseHostPort(values.metrics) : undefined;
+  const maxRecords = positive(values['audit-max-records'], '--audit-max-records');
+  const maxAgeDays = positive(values['audit-max-age-days'], '--audit-max-age-days');
   const logger = new Logger('agent', values.verbose ? LogLevel.DEBUG : LogLevel.INFO, [
     new StreamHandler(),
   ]);
@@ -97,6 +130,16 @@ async function agent(args: Array<string>): Promise<number> {
       nodeGraph: store?.graph,
       mdns: values.mdns,
       portMapping: values['port-mapping'],
+      ...(store != null
+        ? {
+            audit: {
+              db: store.db,
+              ...(maxRecords != null ? { maxRecords } : {}),
+              ...(maxAgeDays != null ? { maxAgeMs: maxAgeDays * 24 * 3600_000 } : {}),
+            },
+          }
+        : {}),
+      metrics,
       logger,
     });
   } catch (e) {
@@ -113,27 +156,38 @@ async function agent(args: Array<string>): Promise<number> {
     process.stdout.write(JSON.stringify((evt as any).detail) + '\n');
   });
   fs.mkdirSync(path.dirname(values.control!), { recursive: true });
-  const control = await serveControl(values.control!, async (req) => {
-    if (req.command === 'status') return nn.status();
-    throw new Error(`Unknown command ${req.command}`);
-  });
+  const control = await serveControl(values.control!, agentControl(nn));
   process.stdout.write(
     JSON.stringify({
       nodeId: nn.nodeIdEncoded,
       network,
       addresses: nn.addresses,
       control: values.control,
+      ...(nn.metricsUrl != null ? { metrics: nn.metricsUrl } : {}),
     }) + '\n',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   control.close();
   await nn.stop();
   await store?.graph.stop();
   await store?.db.stop();
   return 0;
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+function positive(v: string | undefined, name: string): number | undefined {
+  if (v == null) return undefined;
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new errors.ErrorNodeNetworkConfig(`${name} wants a positive number, not ${v}`);
+  }
+  return n;
 }
 
 async function ping(args: Array<string>): Promise<number> {
@@ -179,14 +233,146 @@ async function status(args: Array<string>): Promise<number> {
   const s = (await requestControl(values.control!, 'status')) as any;
   if (values.json) {
     process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-  } else {
-    process.stdout.write(`node ${s.nodeId} (${s.network}) at ${s.addresses.join(', ')}\n`);
-    for (const c of s.connections) {
-      process.stdout.write(
-        `  ${c.initiator === 'local' ? '->' : '<-'} ${c.nodeId} ${c.remoteAddress}\n`,
-      );
-    }
+    return 0;
   }
+  const out: Array<string> = [`node ${s.nodeId} (${s.network}) at ${s.addresses.join(', ')}`];
+  out.push(
+    `  NAT: ipv4 ${natKind(s.nat.ipv4)}, ipv6 ${natKind(s.nat.ipv6)}` +
+      (s.portMapping != null
+        ? `; port mapping ${s.portMapping.addresses.join(', ') || 'none'}`
+        : '') +
+      (s.mdns != null ? `; mDNS ${s.mdns.running ? 'on' : 'off'}` : '') +
+      (s.httpRelay?.active ? '; UDP blocked: over HTTP relays' : ''),
+  );
+  out.push(`  ${s.connections.length} connections:`);
+  for (const c of s.connections) {
+    out.push(
+      `    ${c.initiator === 'local' ? '->' : '<-'} ${c.nodeId} ${c.path} ${c.remoteAddress}${c.relay != null ? ` via ${c.relay}` : ''}`,
+    );
+  }
+  if (s.relays.length > 0) {
+    out.push(
+      `  relays we name: ${s.relays.map((r: any) => `${r.nodeId} (${r.rttMs != null ? r.rttMs.toFixed(1) : '?'} ms)`).join(', ')}`,
+    );
+  }
+  if (s.relayService != null) {
+    out.push(
+      `  relaying for others: ${s.relayService.circuits} circuits now, ${s.relayService.relayed} served, ${s.relayService.refused} refused, ${s.relayService.bytes} bytes`,
+    );
+  }
+  if (s.nodeGraph != null) out.push(`  NodeGraph: ${s.nodeGraph.size} contacts`);
+  out.push(
+    `  audit: ${s.auditCounts.stored ?? s.auditCounts.memory} records ${s.auditCounts.stored != null ? 'stored' : 'in memory'}` +
+      (s.metricsUrl != null ? `; metrics at ${s.metricsUrl}` : ''),
+  );
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+async function explain(args: Array<string>): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      control: { type: 'string', default: path.join(defaultDir(), 'agent.sock') },
+    },
+  });
+  const nodeId = positionals[0];
+  if (nodeId == null || positionals.length > 1) throw new Error('explain wants one NODEID');
+  identity.decodeNodeId(nodeId); // a typed error before asking the agent
+  const limit = positive(values.limit, '--limit');
+  const e = (await requestControl(values.control!, 'explain', {
+    nodeId,
+    ...(limit != null ? { limit } : {}),
+  })) as any;
+  process.stdout.write(values.json ? JSON.stringify(e, null, 2) + '\n' : `${e.text}\n`);
+  return 0;
+}
+
+function parseTime(v: string | undefined, name: string): number | undefined {
+  if (v == null) return undefined;
+  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(t)) throw new errors.ErrorNodeNetworkConfig(`${name}: ${v} is not a time`);
+  return t;
+}
+
+async function audit(args: Array<string>): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      node: { type: 'string' },
+      kind: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string', default: '100' },
+      control: { type: 'string', default: path.join(defaultDir(), 'agent.sock') },
+    },
+  });
+  const q = {
+    ...(values.node != null ? { nodeId: values.node } : {}),
+    ...(values.kind != null ? { kinds: values.kind } : {}),
+    since: parseTime(values.since, '--since'),
+    until: parseTime(values.until, '--until'),
+    limit: positive(values.limit, '--limit'),
+  };
+  const records = (await requestControl(values.control!, 'audit', q)) as Array<any>;
+  for (const r of records) {
+    process.stdout.write(
+      values.json ? JSON.stringify(r) + '\n' : `${clockTime(r.time)} ${describeAuditRecord(r)}\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * Starts the dashboard server for `dashboard`'s arguments (one source: a
+ * control socket, a snapshot URL, or a file, checked once before serving).
+ */
+async function startDashboard(args: Array<string>) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      control: { type: 'string' },
+      'snapshot-url': { type: 'string' },
+      file: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8123' },
+    },
+  });
+  const sources = [values.control, values['snapshot-url'], values.file].filter((x) => x != null);
+  if (sources.length > 1) {
+    throw new errors.ErrorNodeNetworkConfig(
+      'dashboard takes one of --control, --snapshot-url, --file',
+    );
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new errors.ErrorNodeNetworkConfig(`--port ${values.port} is not a port`);
+  }
+  const snapshot =
+    values.file != null
+      ? fromFile(values.file)
+      : values['snapshot-url'] != null
+        ? fromUrl(values['snapshot-url'])
+        : fromControl(values.control ?? path.join(defaultDir(), 'agent.sock'));
+  // A bad file or an unreachable source says so now, not in the page.
+  await snapshot();
+  return serveDashboard({
+    host: values.host!,
+    port,
+    snapshot,
+    logger: new Logger('dashboard', LogLevel.WARN, [new StreamHandler()]),
+  });
+}
+
+async function dashboard(args: Array<string>): Promise<number> {
+  const server = await startDashboard(args);
+  process.stdout.write(JSON.stringify({ dashboard: `${server.url}/` }) + '\n');
+  await untilInterrupted();
+  await server.stop();
   return 0;
 }
 
@@ -202,6 +388,12 @@ async function main(argv: Array<string>): Promise<number> {
       return ping(rest);
     case 'status':
       return status(rest);
+    case 'explain':
+      return explain(rest);
+    case 'audit':
+      return audit(rest);
+    case 'dashboard':
+      return dashboard(rest);
     case 'keygen': {
       const kp = identity.generateKeyPair();
       process.stdout.write(
@@ -218,4 +410,4 @@ async function main(argv: Array<string>): Promise<number> {
   }
 }
 
-export { main, usage };
+export { main, usage, startDashboard };

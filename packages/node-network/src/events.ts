@@ -9,7 +9,18 @@ class EventNodeNetworkStopped extends EventNodeNetwork {}
 /** Every audit record of the node (connection attempts, outcomes, rejections). */
 class EventNodeNetworkAudit extends EventNodeNetwork<AuditRecord> {}
 
+abstract class EventAuditStore<T = undefined> extends AbstractEvent<T> {}
+class EventAuditStoreStart extends EventAuditStore {}
+class EventAuditStoreStarted extends EventAuditStore {}
+class EventAuditStoreStop extends EventAuditStore {}
+class EventAuditStoreStopped extends EventAuditStore {}
+
 export {
+  EventAuditStore,
+  EventAuditStoreStart,
+  EventAuditStoreStarted,
+  EventAuditStoreStop,
+  EventAuditStoreStopped,
   EventNodeNetwork,
   EventNodeNetworkStart,
   EventNodeNetworkStarted,

@@ -12,3 +12,21 @@ export * as errors from './errors.js';
 export * as events from './events.js';
 export * as identity from '@node-network/network-identity';
 export { runDemo } from './demo.js';
+export type {
+  NetworkSnapshot,
+  SnapshotNode,
+  SnapshotLink,
+  SnapshotEvent,
+} from './dashboard/types.js';
+export { serveDashboard } from './dashboard/serveDashboard.js';
+export { decodeSnapshot, parseSnapshot } from './dashboard/snapshotCodec.js';
+export { fromControl, fromFile, fromUrl } from './dashboard/snapshotSources.js';
+export type { SnapshotSource } from './dashboard/snapshotSources.js';
+export type { LocalHttpServer } from './http/localHttpServer.js';
+export { default as AuditStore, auditStoreConfigDefault } from './audit/AuditStore.js';
+export type { AuditStoreConfig, AuditStoreStats } from './audit/AuditStore.js';
+export type { AuditQuery } from './audit/auditQuery.js';
+export type { AuditRecord } from '@node-network/transport';
+export type { Explanation, ExplainStep } from './explain.js';
+export { formatExposition, parseExposition } from './metrics/exposition.js';
+export type { MetricFamily, MetricSample } from './metrics/exposition.js';

@@ -39,8 +39,26 @@ type NodeNetworkStatus = {
   nat: { ipv4: NATClassification; ipv6: NATClassification };
   /** The relays we name in signal answers, fastest first, with their measured ping round trip. */
   relays: Array<{ nodeId: string; address: string; rttMs?: number }>;
+  /** With relaying: the circuits we serve for others now, served and refused since start, bytes relayed. */
+  relayService?: { circuits: number; relayed: number; refused: number; bytes: number };
+  /** With `portMapping`: where the gateway forwards to us now. */
+  portMapping?: { addresses: Array<string> };
+  /** With `mdns`: whether it runs. */
+  mdns?: { running: boolean };
+  /** With HTTP relaying: whether we reach the network through HTTP relays now (UDP blocked). */
+  httpRelay?: { active: boolean };
+  /** Audit records: in the in-memory ring, in the persisted store (with `audit`), seen since start by kind. */
+  auditCounts: { memory: number; stored?: number; byKind: Record<string, number> };
+  /** Where the metrics are served (with `metrics`). */
+  metricsUrl?: string;
   /** The newest audit records, oldest first. */
   audit: Array<AuditRecord>;
 };
 
-export type { ConnectResult, ConnectionStatus, NodeNetworkStatus };
+/** `status()` and what needs a read: `node-network status --json`. */
+type NodeNetworkFullStatus = NodeNetworkStatus & {
+  /** With a NodeGraph: the contacts it holds. */
+  nodeGraph?: { size: number };
+};
+
+export type { ConnectResult, ConnectionStatus, NodeNetworkStatus, NodeNetworkFullStatus };

@@ -6,6 +6,7 @@
  */
 export { default as NodeGraph, nodeGraphConfigDefault, addressKey } from './NodeGraph.js';
 export { DB } from './db.js';
+export { rangeEntries } from './rangeEntries.js';
 export type * from './types.js';
 export * as utils from './utils.js';
 export * as errors from './errors.js';
