@@ -23,7 +23,7 @@ export default {
     '^node-network$': '<rootDir>/packages/node-network/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  roots: ['<rootDir>/packages'],
+  roots: ['<rootDir>/packages', '<rootDir>/benches/peers'],
   testMatch: ['**/tests/**/*.test.ts'],
   testTimeout: 30000,
   verbose: false,

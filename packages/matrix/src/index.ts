@@ -9,7 +9,7 @@
 export { kinds, allPairs, summarise } from './types.js';
 export type { Kind, Path, PairResult, KindNat, MatrixReport } from './types.js';
 export { formatTable } from './report.js';
-export { runSimMatrix, runSimPair, classifySimKind, SimWorld } from './sim.js';
-export { runNetnsMatrix } from './netns.js';
+export { runSimMatrix, runSimPair, classifySimKind, SimWorld, seedBytes } from './sim.js';
+export { runNetnsMatrix, netnsLabSites } from './netns.js';
 export { runSignalScale } from './signalScale.js';
 export type { SignalScaleOptions, SignalScaleResult } from './signalScale.js';

@@ -58,6 +58,14 @@ async function bounded<T>(n: number, tasks: Array<() => Promise<T>>): Promise<Ar
   return out;
 }
 
+/** The lab's sites for `kinds`: `<kind>-a` dials, `<kind>-b` is dialled. */
+function netnsLabSites(kinds: ReadonlyArray<Kind>): Array<{ name: string; kind: Kind }> {
+  return kinds.flatMap((k) => [
+    { name: `${k}-a`, kind: k },
+    { name: `${k}-b`, kind: k },
+  ]);
+}
+
 /**
  * The matrix on real kernel NATs: one lab with two sites per kind (`<kind>-a`
  * dials, `<kind>-b` is dialled), six single-stack helper nodes in the lab's
@@ -72,8 +80,14 @@ async function runNetnsMatrix({
   connectTimeoutTime = 20_000,
   transfers = [],
   transferBytes = 64e6,
+  lab: givenLab,
 }: {
   kinds?: ReadonlyArray<Kind>;
+  /**
+   * Run in this lab (built with `netnsLabSites(kinds)`; the caller destroys
+   * it) instead of building one: other stacks can then face the same NATs.
+   */
+  lab?: Lab;
   concurrency?: number;
   connectTimeoutTime?: number;
   /** Pairs that, once connected, send `transferBytes` from a to b and check what arrived. */
@@ -85,12 +99,7 @@ async function runNetnsMatrix({
     throw new Error(`${agentScript} is missing: build first (pnpm build)`);
   }
   const pairs = allPairs(kinds);
-  const lab = await Lab.create({
-    sites: kinds.flatMap((k) => [
-      { name: `${k}-a`, kind: k },
-      { name: `${k}-b`, kind: k },
-    ]),
-  });
+  const lab = givenLab ?? (await Lab.create({ sites: netnsLabSites(kinds) }));
   const agents: Array<Agent> = [];
   try {
     const helperHosts = [...lab.observerIps, ...lab.observerIpv6s];
@@ -217,8 +226,8 @@ async function runNetnsMatrix({
     };
   } finally {
     await Promise.all(agents.map((a) => a.proc.stop().catch(() => {})));
-    await lab.destroy();
+    if (givenLab == null) await lab.destroy();
   }
 }
 
-export { runNetnsMatrix, startAgent, helperPort, probePort };
+export { runNetnsMatrix, netnsLabSites, startAgent, helperPort, probePort };

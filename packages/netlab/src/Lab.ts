@@ -30,6 +30,31 @@ type LabSite = {
 
 const prefixRoot = 'nnlab';
 
+/**
+ * The lab internet's addressing. By default documentation ranges
+ * (203.0.113.0/24, 2001:db8::/64). Stacks that refuse to treat reserved
+ * ranges as public (js-libp2p's and hyperdht's address filters do) get a
+ * lab where the internet has global-unicast addresses instead: they are
+ * assigned only inside the lab's namespaces and routed nowhere else, as the
+ * upnp routers' 7.7.7.0/24 already is. LANs stay 198.18.0.0/15 and the
+ * CGNAT layer 100.64.0.0/10 either way.
+ */
+type LabInternet = {
+  /** The internet's IPv4 /24, as its first three octets ('203.0.113'). */
+  ipv4: string;
+  /** The internet's IPv6 /64 prefix, ending in '::' ('2001:db8::'). */
+  ipv6: string;
+  /**
+   * More IPv4 /24s (first three octets) in which the observer also holds
+   * `.10`, reached on-link from every namespace on the internet: public
+   * peers in other networks (e.g. other /8s, for stacks that want
+   * confirmations from several network segments). Default none.
+   */
+  moreIpv4: Array<string>;
+};
+
+const defaultInternet: LabInternet = { ipv4: '203.0.113', ipv6: '2001:db8::', moreIpv4: [] };
+
 /** Whether this process can build labs; `reason` says why not. */
 async function canRunNetlab(): Promise<{ ok: boolean; reason?: string }> {
   if (process.platform !== 'linux') return { ok: false, reason: 'network namespaces need Linux' };
@@ -61,15 +86,24 @@ function pidAlive(pid: number): boolean {
 class Lab {
   public static async create({
     sites,
+    prefix = prefixRoot,
+    internet,
   }: {
     sites: Array<{ name: string; kind: LabSiteKind }>;
+    /** Namespace name root (lowercase letters), so concurrent labs of different users are told apart. */
+    prefix?: string;
+    internet?: Partial<LabInternet>;
   }): Promise<Lab> {
     const can = await canRunNetlab();
     if (!can.ok) throw new ErrorNetlabUnavailable(can.reason!);
-    await Lab.sweep();
-    const lab = new Lab(
-      `${prefixRoot}${process.pid}x${Math.floor(Math.random() * 1e6).toString(36)}`,
-    );
+    if (!/^[a-z]{1,8}$/.test(prefix)) {
+      throw new ErrorNetlabCommand(`Lab prefix must be 1-8 lowercase letters: ${prefix}`);
+    }
+    await Lab.sweep(prefix);
+    const lab = new Lab(`${prefix}${process.pid}x${Math.floor(Math.random() * 1e6).toString(36)}`, {
+      ...defaultInternet,
+      ...internet,
+    });
     try {
       await lab.build(sites);
     } catch (e) {
@@ -79,13 +113,13 @@ class Lab {
     return lab;
   }
 
-  /** Deletes namespaces left by lab processes that no longer run. */
-  public static async sweep(): Promise<Array<string>> {
+  /** Deletes namespaces (named from `root`) left by lab processes that no longer run. */
+  public static async sweep(root: string = prefixRoot): Promise<Array<string>> {
     const out = await run(['ip', 'netns', 'list']);
     const removed: Array<string> = [];
     for (const line of out.split('\n')) {
       const ns = line.split(' ')[0];
-      const m = new RegExp(`^${prefixRoot}(\\d+)x`).exec(ns);
+      const m = new RegExp(`^${root}(\\d+)x`).exec(ns);
       if (m == null || pidAlive(Number(m[1]))) continue;
       await run(['ip', 'netns', 'del', ns]).catch(() => {});
       removed.push(ns);
@@ -96,10 +130,15 @@ class Lab {
   public readonly prefix: string;
   public readonly sites = new Map<string, LabSite>();
   public readonly observerNs: string;
-  public readonly observerIps = ['203.0.113.10', '203.0.113.11', '203.0.113.12'];
-  public readonly observerIpv6s = ['2001:db8::10', '2001:db8::11', '2001:db8::12'];
+  public readonly internet: LabInternet;
+  /** The observer's IPv4 addresses (203.0.113.10-12 by default). */
+  public readonly observerIps: Array<string>;
+  /** The observer's IPv6 addresses (2001:db8::10-12 by default). */
+  public readonly observerIpv6s: Array<string>;
   /** A dual-stack address pair in the observer namespace (a relay between IPv4 and IPv6 hosts). */
-  public readonly dualStackIps = { ipv4: '203.0.113.13', ipv6: '2001:db8::13' };
+  public readonly dualStackIps: { ipv4: string; ipv6: string };
+  /** The observer's `.10` in each of `internet.moreIpv4` (none by default). */
+  public readonly moreObserverIps: Array<string>;
   /**
    * miniupnpd 2.3.1 refuses to map when its WAN address is in a reserved
    * range (documentation ranges included), so `upnp` routers get one from
@@ -112,8 +151,14 @@ class Lab {
   protected children = new Set<ChildProcess>();
   protected inetNs: string;
 
-  protected constructor(prefix: string) {
+  protected constructor(prefix: string, internet: LabInternet = defaultInternet) {
     this.prefix = prefix;
+    this.internet = internet;
+    const { ipv4, ipv6 } = internet;
+    this.observerIps = [`${ipv4}.10`, `${ipv4}.11`, `${ipv4}.12`];
+    this.observerIpv6s = [`${ipv6}10`, `${ipv6}11`, `${ipv6}12`];
+    this.dualStackIps = { ipv4: `${ipv4}.13`, ipv6: `${ipv6}13` };
+    this.moreObserverIps = internet.moreIpv4.map((net) => `${net}.10`);
     this.inetNs = `${prefix}-inet`;
     this.observerNs = `${prefix}-obs`;
   }
@@ -194,6 +239,9 @@ class Lab {
     // The upnp routers' 7.7.7.0/24 WANs share the bridge: everyone on it reaches them on-link (a
     // high metric, so a upnp router's own connected route for its address wins).
     await this.exec(ns, ['ip', 'route', 'add', '7.7.7.0/24', 'dev', ifName, 'metric', '500']);
+    for (const net of this.internet.moreIpv4) {
+      await this.exec(ns, ['ip', 'route', 'add', `${net}.0/24`, 'dev', ifName, 'metric', '500']);
+    }
   }
 
   /** A veth pair between two namespaces with an address on each end. */
@@ -288,7 +336,7 @@ class Lab {
     return { routerNs, hostNs, hostIp, lanIp };
   }
 
-  /** A host directly on the internet bridge with IPv6 2001:db8::<0x100+i>, and `ipv4` when given. */
+  /** A host directly on the internet bridge with IPv6 <internet.ipv6><0x100+i> (2001:db8::101...), and `ipv4` when given. */
   protected async publicSite(
     i: number,
     name: string,
@@ -298,7 +346,7 @@ class Lab {
     const hostNs = await this.addNs(`h${i}`);
     await this.plugIntoInternet(hostNs, 'eth0', `h${i}`);
     if (ipv4 != null) await this.exec(hostNs, ['ip', 'addr', 'add', `${ipv4}/24`, 'dev', 'eth0']);
-    const hostIpv6 = `2001:db8::${(i + 0x100).toString(16)}`;
+    const hostIpv6 = `${this.internet.ipv6}${(i + 0x100).toString(16)}`;
     await this.exec(hostNs, ['ip', 'addr', 'add', `${hostIpv6}/64`, 'dev', 'eth0', 'nodad']);
     this.sites.set(name, {
       name,
@@ -330,6 +378,9 @@ class Lab {
     for (const ip of this.observerIpv6s) {
       await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad']);
     }
+    for (const ip of this.moreObserverIps) {
+      await this.exec(this.observerNs, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    }
     await this.exec(this.observerNs, [
       'ip',
       'addr',
@@ -350,7 +401,7 @@ class Lab {
     let i = 0;
     for (const s of sites) {
       i++;
-      const publicIp = `203.0.113.${i + 100}`;
+      const publicIp = `${this.internet.ipv4}.${i + 100}`;
       if (s.kind === 'ipv6-only' || s.kind === 'open') {
         // Public hosts on the internet bridge: `open` is dual-stack (as in netsim), `ipv6-only` has no IPv4.
         await this.publicSite(i, s.name, s.kind, s.kind === 'open' ? publicIp : undefined);
@@ -514,4 +565,4 @@ class Lab {
 
 export default Lab;
 export { canRunNetlab };
-export type { LabSite, LabSiteKind };
+export type { LabSite, LabSiteKind, LabInternet };

@@ -6,7 +6,7 @@
  * bridge and hosts each running its own avahi-daemon) for mDNS.
  */
 export { default as Lab, canRunNetlab } from './Lab.js';
-export type { LabSite, LabSiteKind } from './Lab.js';
+export type { LabSite, LabSiteKind, LabInternet } from './Lab.js';
 export type { LabNATKind } from './natRules.js';
 export { natRules } from './natRules.js';
 export { measureNat, tcpProbe } from './measure.js';
