@@ -1,16 +1,19 @@
 // QUIC bulk throughput, in one run, on loopback: our transport (patched @matrixai/quic 2.0.9) with
-// 1 stream, 8 streams on one connection and 8 connections; stock @matrixai/quic 2.0.9;
+// 1 stream, 8 streams on one connection and 8 connections, on the main-thread engine and on the
+// worker engine (WorkerQUICTransport); stock @matrixai/quic 2.0.9;
 // @chainsafe/libp2p-quic 2.x through libp2p 3 (1 stream, 8 streams, 8 connections); TLS 1.3 over
 // TCP; and raw UDP and TCP (from the transport suite's helpers). Per row: MB/s, CPU seconds per MB
 // (both sides) and the event-loop delay p50/p99 of each side during the transfer. Sender in this
 // process, receiver in a forked child (a core each). Writes benches/results/quic.json.
+// Run alone: `BENCH_BULK_BYTES=8000000 node benches/suites/quic/quic.mjs`; `BENCH_QUIC_ROWS=worker1,ours8c`
+// runs only the rows named (keys of `results`) and writes no results file.
 import { createHmac, randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
-import { QUICTransport, addresses } from '@node-network/transport';
+import { QUICTransport, WorkerQUICTransport, addresses } from '@node-network/transport';
 import { MB, now, startChild, writeResults } from '../../lib.mjs';
 import { benchUdp, benchTcp } from '../transport/transport.mjs';
 import { importStockQuic } from './stock.mjs';
@@ -19,6 +22,7 @@ const self = fileURLToPath(import.meta.url);
 const CHUNK = 64 * 1024;
 const BYTES = Number(process.env.BENCH_BULK_BYTES ?? 128e6);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 20_000);
+const ROWS = process.env.BENCH_QUIC_ROWS?.split(',').filter((r) => r !== '');
 const logger = new Logger('bench', LogLevel.ERROR);
 
 async function certPems() {
@@ -36,8 +40,10 @@ async function certPems() {
   };
 }
 
-async function ourTransport() {
-  const t = new QUICTransport({ keyPair: identity.generateKeyPair(), network: 'testnet', logger });
+/** Ours on the main-thread engine, or (`worker`) on the worker engine. */
+async function ourTransport({ worker = false } = {}) {
+  const options = { keyPair: identity.generateKeyPair(), network: 'testnet', logger };
+  const t = worker ? new WorkerQUICTransport(options) : new QUICTransport(options);
   await t.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
   return t;
 }
@@ -101,6 +107,8 @@ async function child(kind) {
   const send = (m) => process.send(m);
   const cpu = cpuMeter();
   let stopEld;
+  // A parent that dies (a crash) must not leave the receiver running.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
     if (m.cmd === 'exit') process.exit(0);
     if (m.cmd === 'begin') {
@@ -110,8 +118,8 @@ async function child(kind) {
     }
     if (m.cmd === 'end') send({ cpu: cpu(), eld: stopEld() });
   });
-  if (kind === 'ours') {
-    const t = await ourTransport();
+  if (kind === 'ours' || kind === 'worker') {
+    const t = await ourTransport({ worker: kind === 'worker' });
     t.onConnection((c) => c.onStream((s) => void countAndAnswer(s).catch(() => {})));
     send({ port: t.localAddresses[0].port, nodeId: identity.encodeNodeId(t.nodeId) });
   } else if (kind === 'stock') {
@@ -159,8 +167,8 @@ async function measure(kind, { connections = 1, streams = 1 } = {}) {
   const closers = [];
   try {
     let openStreams;
-    if (kind === 'ours') {
-      const t = await ourTransport();
+    if (kind === 'ours' || kind === 'worker') {
+      const t = await ourTransport({ worker: kind === 'worker' });
       closers.push(() => t.stop());
       const conns = [];
       for (let i = 0; i < connections; i++) {
@@ -275,41 +283,50 @@ function row(name, r) {
   );
 }
 
+const rows = [
+  ['udp', 'raw UDP (1200-byte datagrams)', async () => ({ ...(await benchUdp()) })],
+  ['tcp', 'raw TCP', () => benchTcp()],
+  ['tls', 'TLS 1.3 over TCP', () => measure('tls')],
+  ['stock1', 'stock @matrixai/quic 2.0.9, 1 stream', () => measure('stock')],
+  ['stock8', 'stock, 8 streams', () => measure('stock', { streams: 8 })],
+  ['libp2p1', '@chainsafe/libp2p-quic, 1 stream', () => measure('libp2p')],
+  ['libp2p8s', 'libp2p-quic, 8 streams on 1 conn', () => measure('libp2p', { streams: 8 })],
+  ['libp2p8c', 'libp2p-quic, 8 connections', () => measure('libp2p', { connections: 8 })],
+  ['ours1', 'ours, 1 stream', () => measure('ours')],
+  ['ours8s', 'ours, 8 streams on 1 connection', () => measure('ours', { streams: 8 })],
+  ['ours8c', 'ours, 8 connections', () => measure('ours', { connections: 8 })],
+  ['worker1', 'ours worker engine, 1 stream', () => measure('worker')],
+  ['worker8s', 'worker engine, 8 streams on 1 conn', () => measure('worker', { streams: 8 })],
+  ['worker8c', 'worker engine, 8 connections', () => measure('worker', { connections: 8 })],
+];
+
 async function run() {
   const results = {};
-  results.udp = await benchUdp();
-  row('raw UDP (1200-byte datagrams)', { ...results.udp, cpuSecondsPerMB: NaN });
-  results.tcp = await benchTcp();
-  row('raw TCP', results.tcp);
-  results.tls = await measure('tls');
-  row('TLS 1.3 over TCP', results.tls);
-  results.stock1 = await measure('stock');
-  row('stock @matrixai/quic 2.0.9, 1 stream', results.stock1);
-  results.stock8 = await measure('stock', { streams: 8 });
-  row('stock, 8 streams', results.stock8);
-  results.libp2p1 = await measure('libp2p');
-  row('@chainsafe/libp2p-quic, 1 stream', results.libp2p1);
-  results.libp2p8s = await measure('libp2p', { streams: 8 });
-  row('libp2p-quic, 8 streams on 1 conn', results.libp2p8s);
-  results.libp2p8c = await measure('libp2p', { connections: 8 });
-  row('libp2p-quic, 8 connections', results.libp2p8c);
-  results.ours1 = await measure('ours');
-  row('ours, 1 stream', results.ours1);
-  results.ours8s = await measure('ours', { streams: 8 });
-  row('ours, 8 streams on 1 connection', results.ours8s);
-  results.ours8c = await measure('ours', { connections: 8 });
-  row('ours, 8 connections', results.ours8c);
+  for (const [key, name, bench] of rows) {
+    if (ROWS != null && !ROWS.includes(key)) continue;
+    results[key] = await bench();
+    row(name, key === 'udp' ? { ...results[key], cpuSecondsPerMB: NaN } : results[key]);
+  }
+  const ratio = (a, b) =>
+    results[a] != null && results[b] != null ? results[a].mbps / results[b].mbps : undefined;
   const ratios = {
-    ours1VsStock1: results.ours1.mbps / results.stock1.mbps,
-    ours8sVsStock8: results.ours8s.mbps / results.stock8.mbps,
-    ours1VsTls: results.ours1.mbps / results.tls.mbps,
-    ours8cVsOurs1: results.ours8c.mbps / results.ours1.mbps,
-    ours1VsUdp: results.ours1.mbps / results.udp.mbps,
-    ours1VsLibp2p1: results.ours1.mbps / results.libp2p1.mbps,
-    ours8sVsLibp2p8s: results.ours8s.mbps / results.libp2p8s.mbps,
-    ours8cVsLibp2p8c: results.ours8c.mbps / results.libp2p8c.mbps,
+    ours1VsStock1: ratio('ours1', 'stock1'),
+    ours8sVsStock8: ratio('ours8s', 'stock8'),
+    ours1VsTls: ratio('ours1', 'tls'),
+    ours8cVsOurs1: ratio('ours8c', 'ours1'),
+    ours1VsUdp: ratio('ours1', 'udp'),
+    ours1VsLibp2p1: ratio('ours1', 'libp2p1'),
+    ours8sVsLibp2p8s: ratio('ours8s', 'libp2p8s'),
+    ours8cVsLibp2p8c: ratio('ours8c', 'libp2p8c'),
+    worker1VsOurs1: ratio('worker1', 'ours1'),
+    worker8cVsWorker1: ratio('worker8c', 'worker1'),
+    worker8cVsOurs8c: ratio('worker8c', 'ours8c'),
   };
   console.log(`ratios: ${JSON.stringify(ratios)}`);
+  if (ROWS != null) {
+    console.log('(a subset of rows: benches/results/quic.json is left as it was)');
+    return;
+  }
   console.log(
     `wrote ${writeResults('quic', {
       results,
@@ -322,5 +339,6 @@ async function run() {
 }
 
 if (process.argv[2] === 'child' && process.argv[1] === self) await child(process.argv[3]);
+else if (process.argv[1] === self) await run();
 
 export { run };

@@ -14,6 +14,7 @@ import type {
   ListenAddress,
   NodeConnectionManagerConfig,
   TransportConfig,
+  WorkerQUICTransportOptions,
 } from '@node-network/transport';
 import type { ServerManifest } from '@matrixai/rpc';
 import type { ConnectResult, NodeNetworkStatus, NodeNetworkFullStatus } from './types.js';
@@ -34,6 +35,7 @@ import { nodeSnapshot } from './dashboard/nodeSnapshot.js';
 import * as identity from '@node-network/network-identity';
 import {
   QUICTransport,
+  WorkerQUICTransport,
   NodeConnectionManager,
   RealClock,
   UDPDatagramPort,
@@ -93,6 +95,12 @@ import {
 
 const signalErrors = signalProtocol.errors;
 
+/**
+ * The QUIC engine a node gets when `transportEngine` is not given; the
+ * transport README's measurements say why.
+ */
+const transportEngineDefault: 'main' | 'worker' = 'main';
+
 type NodeNetworkOptions = {
   /**
    * Our key pair. With `transport` given, only its NodeId is used (the
@@ -111,6 +119,15 @@ type NodeNetworkOptions = {
    */
   seedNodes?: SeedNodes;
   transportConfig?: Partial<TransportConfig>;
+  /**
+   * Where the QUIC work runs: `main` (this thread) or `worker` (worker
+   * threads; the main thread only sees connections and streams, which keeps
+   * its event loop free). See the transport README for the measurements
+   * behind the default.
+   */
+  transportEngine?: 'main' | 'worker';
+  /** Settings of the worker engine (`transportEngine: 'worker'`). */
+  workerTransport?: Partial<WorkerQUICTransportOptions>;
   connectionConfig?: Partial<NodeConnectionManagerConfig>;
   /** RPC methods this node serves beyond the built-in ones. */
   handlers?: ServerManifest;
@@ -226,7 +243,7 @@ class NodeNetwork {
   public readonly transport: ConnectionTransport;
   public readonly connectionManager: NodeConnectionManager;
   /** Set when we made the transport (and so start and stop it). */
-  protected quicTransport?: QUICTransport;
+  protected quicTransport?: QUICTransport | WorkerQUICTransport;
   protected clock: Clock;
   protected bindDatagramPort: BindDatagramPort;
   protected natProbeService: NATProbeService;
@@ -314,13 +331,26 @@ class NodeNetwork {
       if (options.keyPair == null) {
         throw new errors.ErrorNodeNetworkConfig('A key pair is required (or pass a transport)');
       }
-      this.transport = this.quicTransport = new QUICTransport({
+      const engine = options.transportEngine ?? transportEngineDefault;
+      if (engine !== 'main' && engine !== 'worker') {
+        throw new errors.ErrorNodeNetworkConfig(
+          `transportEngine is 'main' or 'worker', not ${String(engine)}`,
+        );
+      }
+      const quicOptions = {
         keyPair: options.keyPair,
         network: options.network,
         membershipClaim: options.membershipClaim,
         config: options.transportConfig,
-        logger: this.logger.getChild('QUICTransport'),
-      });
+      };
+      this.transport = this.quicTransport =
+        engine === 'worker'
+          ? new WorkerQUICTransport({
+              ...quicOptions,
+              ...options.workerTransport,
+              logger: this.logger.getChild('WorkerQUICTransport'),
+            })
+          : new QUICTransport({ ...quicOptions, logger: this.logger.getChild('QUICTransport') });
     }
     this.nodeId = this.transport.nodeId;
     if (options.nodeGraph != null) {

@@ -40,6 +40,7 @@ Commands:
                             through avahi-daemon when it runs) [off]
       --port-mapping        ask the gateway to forward our port (PCP, NAT-PMP,
                             UPnP IGD); deleted at exit [off]
+      --transport-engine E  main | worker: where the QUIC work runs [main]
       --control PATH        control socket [~/.node-network/agent.sock]
   ping NODEID ADDR...       connect from a fresh node and ping
       --network NET         [testnet]
@@ -93,6 +94,7 @@ async function agent(args: Array<string>): Promise<number> {
       verbose: { type: 'boolean', default: false },
       mdns: { type: 'boolean', default: false },
       'port-mapping': { type: 'boolean', default: false },
+      'transport-engine': { type: 'string' },
       metrics: { type: 'string' },
       'audit-max-records': { type: 'string' },
       'audit-max-age-days': { type: 'string' },
@@ -130,6 +132,7 @@ async function agent(args: Array<string>): Promise<number> {
       nodeGraph: store?.graph,
       mdns: values.mdns,
       portMapping: values['port-mapping'],
+      transportEngine: values['transport-engine'] as 'main' | 'worker' | undefined,
       ...(store != null
         ? {
             audit: {

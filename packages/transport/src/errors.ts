@@ -55,6 +55,20 @@ class ErrorConnectionDuplicate<T> extends baseErrors.ErrorConnectionClosed<T> {
   static description = 'Duplicate connection to the same node was closed';
 }
 
+/**
+ * A worker thread of `WorkerQUICTransport` crashed (exited, threw, or broke
+ * the message protocol): its connections close with this reason, and every
+ * pending dial, stream open, read and write on them rejects with it.
+ */
+class ErrorTransportWorkerCrashed<T> extends baseErrors.ErrorConnectionClosed<T> {
+  static description = 'The transport worker thread crashed';
+}
+
+/** A transport worker sent a message that is not in the protocol. */
+class ErrorTransportWorkerProtocol<T> extends baseErrors.ErrorCodec<T> {
+  static description = 'Malformed message from a transport worker';
+}
+
 class ErrorRPC<T> extends ErrorTransport<T> {
   static description = 'RPC error';
 }
@@ -91,6 +105,8 @@ export {
   ErrorDialNoAddresses,
   ErrorDialSelf,
   ErrorConnectionDuplicate,
+  ErrorTransportWorkerCrashed,
+  ErrorTransportWorkerProtocol,
   ErrorRPC,
   ErrorRPCMethodUnsupported,
   ErrorRPCRemote,

@@ -46,6 +46,17 @@ class EventQUICTransportStopped extends EventTransport {}
 /** An inbound connection passed verification. */
 class EventQUICTransportConnection extends EventTransport<QUICNodeConnection> {}
 
+class EventWorkerQUICTransportStart extends EventTransport {}
+class EventWorkerQUICTransportStarted extends EventTransport {}
+class EventWorkerQUICTransportStop extends EventTransport {}
+class EventWorkerQUICTransportStopped extends EventTransport {}
+
+/** The worker thread of `WorkerQUICTransport` crashed; `restarting` says whether it is restarted. */
+class EventWorkerQUICTransportCrash extends EventTransport<{
+  error: Error;
+  restarting: boolean;
+}> {}
+
 /** An audit record (see `AuditRecord`). */
 class EventAudit extends EventTransport<AuditRecord> {}
 
@@ -62,6 +73,11 @@ export {
   EventQUICTransportStop,
   EventQUICTransportStopped,
   EventQUICTransportConnection,
+  EventWorkerQUICTransportStart,
+  EventWorkerQUICTransportStarted,
+  EventWorkerQUICTransportStop,
+  EventWorkerQUICTransportStopped,
+  EventWorkerQUICTransportCrash,
   EventAudit,
   EventNodeConnectionManagerStart,
   EventNodeConnectionManagerStarted,

@@ -4,10 +4,17 @@
  * clock, UDP datagram ports, QUIC connections with mutual TLS bound to
  * NodeIds and network membership, @matrixai/rpc on their streams, and the
  * connection manager (one connection per NodeId, happy eyeballs,
- * simultaneous-open tie-break, idle close, audit events).
+ * simultaneous-open tie-break, idle close, audit events), and the same QUIC
+ * transport with its QUIC work in worker threads (`WorkerQUICTransport`).
  */
 export { default as QUICTransport } from './QUICTransport.js';
 export { default as QUICNodeConnection } from './QUICNodeConnection.js';
+export {
+  default as WorkerQUICTransport,
+  workerOptionsDefault,
+} from './worker/WorkerQUICTransport.js';
+export { default as WorkerQUICConnection } from './worker/WorkerQUICConnection.js';
+export type { WorkerQUICTransportOptions } from './worker/WorkerQUICTransport.js';
 export { default as NodeConnectionManager } from './NodeConnectionManager.js';
 export { default as RealClock } from './RealClock.js';
 export { default as UDPDatagramPort } from './UDPDatagramPort.js';

@@ -4,13 +4,13 @@ import * as identity from '@node-network/network-identity';
 import { toAddress, formatAddress } from '../src/addresses.js';
 import { EventAudit } from '../src/events.js';
 import type { AuditRecord } from '../src/events.js';
-import { startNode, sleep } from './utils.js';
+import { startNode, sleep, engines } from './utils.js';
 import type { TestNode } from './utils.js';
 
-describe('NodeConnectionManager', () => {
+describe.each(engines)('NodeConnectionManager (%s engine)', (engine) => {
   const nodes: Array<TestNode> = [];
-  const start = async (...args: Parameters<typeof startNode>) => {
-    const n = await startNode(...args);
+  const start = async (opts: Parameters<typeof startNode>[0] = {}) => {
+    const n = await startNode({ ...opts, engine });
     nodes.push(n);
     return n;
   };

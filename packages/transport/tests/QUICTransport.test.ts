@@ -3,8 +3,9 @@ import { errors as baseErrors } from '@node-network/network-interface';
 import { testConnectionCompliance } from '@node-network/network-interface/compliance';
 import * as identity from '@node-network/network-identity';
 import { toAddress } from '../src/addresses.js';
-import { startTransport } from './utils.js';
-import type QUICTransport from '../src/QUICTransport.js';
+import { startTransport, engines, firstWorker } from './utils.js';
+import type { TestTransport, TransportOptions } from './utils.js';
+import type { Connection } from '@node-network/network-interface';
 
 for (const host of ['127.0.0.1', '::1']) {
   testConnectionCompliance(`QUICTransport on ${host}`, {
@@ -27,10 +28,10 @@ for (const host of ['127.0.0.1', '::1']) {
   });
 }
 
-describe('QUICTransport identity and network checks', () => {
-  const started: Array<QUICTransport> = [];
-  const start = async (...args: Parameters<typeof startTransport>) => {
-    const t = await startTransport(...args);
+describe.each(engines)('QUICTransport identity and network checks (%s engine)', (engine) => {
+  const started: Array<TestTransport> = [];
+  const start = async (opts: TransportOptions = {}) => {
+    const t = await startTransport({ ...opts, engine: firstWorker(engine) });
     started.push(t);
     return t;
   };
@@ -127,9 +128,7 @@ describe('QUICTransport identity and network checks', () => {
     const a = await start({ hosts: ['127.0.0.1', '::1'] });
     const b = await start({ hosts: ['127.0.0.1', '::1'] });
     expect(a.localAddresses.map((x) => x.family).sort()).toEqual(['ipv4', 'ipv6']);
-    const inbound = new Promise<import('../src/QUICNodeConnection.js').default>((r) =>
-      b.onConnection(r),
-    );
+    const inbound = new Promise<Connection>((r) => b.onConnection(r));
     const c = await a.dial(b.nodeId, b.localAddresses[1], { timer: 5000 });
     const s = await inbound;
     // The peer sees our connection come from the port we accept on.

@@ -1,6 +1,6 @@
 import { describe, test, expect, afterEach } from '@jest/globals';
 import { test as testProp, fc } from '@fast-check/jest';
-import { startNode } from './utils.js';
+import { startNode, engines } from './utils.js';
 import type { TestNode } from './utils.js';
 import { ErrorRPCRemote } from '../src/errors.js';
 
@@ -42,7 +42,7 @@ async function rawExchange(
   return { text, ended };
 }
 
-describe('RPC over connections, hostile input', () => {
+describe.each(engines)('RPC over connections, hostile input (%s engine)', (engine) => {
   let a: TestNode | undefined;
   let b: TestNode | undefined;
   afterEach(async () => {
@@ -53,9 +53,9 @@ describe('RPC over connections, hostile input', () => {
   });
 
   test('unknown methods, garbage and oversized requests get typed answers; the connection survives', async () => {
-    const na = await startNode();
+    const na = await startNode({ engine });
     a = na;
-    const nb = await startNode();
+    const nb = await startNode({ engine });
     b = nb;
     const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
     await expect(nc.rpc.unary('noSuchMethod', {}, { timer: 3000 })).rejects.toBeDefined();
@@ -85,9 +85,9 @@ describe('RPC over connections, hostile input', () => {
       };
     }
     const { default: NodeConnectionManager } = await import('../src/NodeConnectionManager.js');
-    const na = await startNode();
+    const na = await startNode({ engine });
     a = na;
-    const nb = await startNode();
+    const nb = await startNode({ engine });
     b = nb;
     await nb.manager.stop();
     const manager = new NodeConnectionManager({ transport: nb.transport });
@@ -103,8 +103,8 @@ describe('RPC over connections, hostile input', () => {
   testProp.prop([fc.uint8Array({ maxLength: 4096 })], { numRuns: 15 })(
     'random bytes on a stream never break the peer',
     async (bytes) => {
-      const na = (a ??= await startNode());
-      const nb = (b ??= await startNode());
+      const na = (a ??= await startNode({ engine }));
+      const nb = (b ??= await startNode({ engine }));
       const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
       const s = await nc.connection.openStream();
       await rawExchange(s, bytes, 500);

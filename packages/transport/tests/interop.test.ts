@@ -5,11 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as identity from '@node-network/network-identity';
 import { toAddress } from '../src/addresses.js';
-import { startTransport } from './utils.js';
+import { startNode, startTransport, engines } from './utils.js';
+import type { TestNode } from './utils.js';
 
 /**
  * Wire compatibility of our patched @matrixai/quic 2.0.9 with a stock
- * @matrixai/quic 1.3.0 peer (what Polykey 1.x agents run), both ways.
+ * @matrixai/quic 1.3.0 peer (what Polykey 1.x agents run), both ways, on both
+ * engines (main thread and worker threads): streams, and @matrixai/rpc calls.
  */
 const fixture = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -50,15 +52,18 @@ function pattern(n: number): Uint8Array {
   return new Uint8Array(n).map((_, i) => (i * 13) & 0xff);
 }
 
-afterEach(() => {
+const nodes: Array<TestNode> = [];
+
+afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-describe('interop with stock @matrixai/quic 1.3.0', () => {
+describe.each(engines)('interop with stock @matrixai/quic 1.3.0 (%s engine)', (engine) => {
   test('we dial a stock server: its NodeId is verified and a stream echoes 2 MB intact', async () => {
     const peer = runPeer(['server']);
     const ready = await peer.next();
-    const t = await startTransport();
+    const t = await startTransport({ engine });
     try {
       const c = await t.dial(
         identity.decodeNodeId(ready.nodeId),
@@ -84,7 +89,7 @@ describe('interop with stock @matrixai/quic 1.3.0', () => {
   }, 30_000);
 
   test('a stock client dials us: we verify it, accept it, and echo 2 MB intact', async () => {
-    const t = await startTransport();
+    const t = await startTransport({ engine });
     const accepted = new Promise<string>((resolve) =>
       t.onConnection((c) => {
         c.onStream((s) => void s.readable.pipeTo(s.writable).catch(() => {}));
@@ -102,5 +107,32 @@ describe('interop with stock @matrixai/quic 1.3.0', () => {
     } finally {
       await t.stop();
     }
+  }, 30_000);
+
+  test('we call RPC on a stock server: ping and echo answer', async () => {
+    const peer = runPeer(['rpc-server']);
+    const ready = await peer.next();
+    const n = await startNode({ engine });
+    nodes.push(n);
+    const nodeId = identity.decodeNodeId(ready.nodeId);
+    const nc = await n.manager.connect(nodeId, [toAddress('127.0.0.1', ready.port)]);
+    expect(await n.manager.ping(nodeId)).toBeGreaterThanOrEqual(0);
+    expect(await nc.rpc.unary('echo', { hello: 'stock', n: 7 })).toMatchObject({
+      hello: 'stock',
+      n: 7,
+    });
+  }, 30_000);
+
+  test('a stock client calls our RPC: ping and observedAddress', async () => {
+    const n = await startNode({ engine });
+    nodes.push(n);
+    const peer = runPeer([
+      'rpc-client',
+      JSON.stringify({ host: '127.0.0.1', port: n.transport.localAddresses[0].port }),
+    ]);
+    const result = await peer.next();
+    expect(result.event).toBe('rpc');
+    expect(result.ping).toEqual({});
+    expect(result.observed).toEqual({ host: '127.0.0.1', port: result.localPort });
   }, 30_000);
 });

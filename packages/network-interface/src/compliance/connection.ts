@@ -15,6 +15,11 @@ type ConnectionHarness = {
     otherNodeId: NodeId;
     destroy(): Promise<void>;
   }>;
+  /**
+   * Known failures: test name -> the reason (a bug being worked on). Those
+   * tests are skipped, and the reason is printed when the suite starts.
+   */
+  knownFailures?: Record<string, string>;
 };
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -77,6 +82,12 @@ function nextConnection(t: ConnectionTransport): Promise<Connection> {
  * an implementation's tests with a harness that makes two transports.
  */
 function testConnectionCompliance(name: string, harness: ConnectionHarness): void {
+  const testUnlessKnown = (title: string, fn: () => Promise<void>) => {
+    const known = harness.knownFailures?.[title];
+    if (known == null) return test(title, fn);
+    process.stderr.write(`compliance (${name}): skipping "${title}": ${known}\n`);
+    return test.skip(title, fn);
+  };
   describe(`ConnectionTransport compliance: ${name}`, () => {
     let pair: Awaited<ReturnType<ConnectionHarness['createPair']>>;
     beforeEach(async () => {
@@ -114,7 +125,7 @@ function testConnectionCompliance(name: string, harness: ConnectionHarness): voi
       expect(Buffer.from(back2).equals(Buffer.from(small))).toBe(true);
     });
 
-    test('many concurrent streams stay separate', async () => {
+    testUnlessKnown('many concurrent streams stay separate', async () => {
       const inbound = nextConnection(pair.listener);
       const c = await pair.dialer.dial(pair.listener.nodeId, pair.listenerAddress);
       echo(await inbound);
