@@ -41,7 +41,12 @@ export default tseslint.config(
   {
     // Protocol and simulation code never reads the real clock or randomness:
     // both are injected (see ARCHITECTURE.md, layering rules).
-    files: ['packages/netsim/src/**/*.ts', 'packages/*/src/protocol/**/*.ts'],
+    files: [
+      'packages/netsim/src/**/*.ts',
+      'packages/*/src/protocol/**/*.ts',
+      // chaosnet's run logic: the same seed must give the same run on netsim.
+      'packages/chaosnet/src/{Agent,Conductor,Invariants,Recorder,ChaosRun,SimLab,ops,utils,scenario}.ts',
+    ],
     rules: {
       'no-restricted-properties': [
         'error',

@@ -36,6 +36,17 @@ type NATBox = {
 
 type LinkConditions = { latency: number; jitter: number; loss: number };
 
+/**
+ * One partition: traffic between the hosts of `a` and those of `b` (every
+ * other host when `b` is undefined: `a` is an island) is dropped until it is
+ * healed.
+ */
+type Partition = {
+  readonly id: number;
+  readonly a: ReadonlySet<string>;
+  readonly b?: ReadonlySet<string>;
+};
+
 type TraceEntry = {
   time: number;
   from: string;
@@ -65,7 +76,9 @@ class Network {
   protected rng: Random;
   protected hostsByName = new Map<string, SimHost>();
   protected v6 = new Map<string, SimHost>();
-  protected partitions: Array<[Set<string>, Set<string>]> = [];
+  protected partitions: Array<Partition> = [];
+  protected nextPartitionId = 1;
+  protected hostLoss = new Map<SimHost, number>();
   public stats = { sent: 0, delivered: 0, dropped: 0 };
 
   public constructor({
@@ -90,13 +103,28 @@ class Network {
     if (trace) this.trace = [];
   }
 
-  /** Adds a host in `realm` (default: the internet). */
   /** Adds `ms` to every datagram `host` sends or receives (a far-away or slow host); 0 removes it. */
   public setHostLatency(host: SimHost, ms: number): void {
     if (ms > 0) this.hostLatency.set(host, ms);
     else this.hostLatency.delete(host);
   }
 
+  /**
+   * Drops this share (0 to 1) of every datagram `host` sends or receives, on
+   * top of the network's loss; 0 removes it. The seeded source draws only
+   * for hosts with loss set, so runs without it repeat as before.
+   */
+  public setHostLoss(host: SimHost, loss: number): void {
+    if (loss > 0) this.hostLoss.set(host, Math.min(1, loss));
+    else this.hostLoss.delete(host);
+  }
+
+  /** The extra loss and latency set on `host`. */
+  public hostConditions(host: SimHost): { loss: number; latency: number } {
+    return { loss: this.hostLoss.get(host) ?? 0, latency: this.hostLatency.get(host) ?? 0 };
+  }
+
+  /** Adds a host in `realm` (default: the internet). */
   public addHost({
     name,
     ipv4,
@@ -193,13 +221,55 @@ class Network {
     port.host.ports.delete(`${port.localAddress.family}:${port.localAddress.port}`);
   }
 
-  /** Blocks all traffic between the hosts of `a` and those of `b` until `heal`. */
-  public partition(a: Array<SimHost>, b: Array<SimHost>): void {
-    this.partitions.push([new Set(a.map((h) => h.name)), new Set(b.map((h) => h.name))]);
+  /**
+   * Blocks all traffic between the hosts of `a` and those of `b` (with `b`
+   * omitted: between `a` and every host not in `a`) until `heal`. Returns
+   * the partition, to heal it alone.
+   */
+  public partition(a: Array<SimHost>, b?: Array<SimHost>): Partition {
+    const p: Partition = {
+      id: this.nextPartitionId++,
+      a: new Set(a.map((h) => h.name)),
+      ...(b != null ? { b: new Set(b.map((h) => h.name)) } : {}),
+    };
+    this.partitions.push(p);
+    return p;
   }
 
-  public heal(): void {
-    this.partitions = [];
+  /** Heals `partition`, or every partition when none is named. */
+  public heal(partition?: Partition): void {
+    this.partitions = partition == null ? [] : this.partitions.filter((p) => p.id !== partition.id);
+  }
+
+  /** Whether a partition drops traffic between `a` and `b` now. */
+  public isPartitioned(a: SimHost, b: SimHost): boolean {
+    return this.blocked(a, b);
+  }
+
+  /**
+   * Reconfigures a NAT (its firmware replaced, or a new kind of router on the
+   * same line): a fresh table with `config`, every mapping gone.
+   */
+  public setNatConfig(box: NATBox, config: NATConfig): void {
+    box.nat = new NAT({ publicHost: box.nat.publicHost, config, rng: this.rng.fork() });
+  }
+
+  /**
+   * Gives a NAT a new public IPv4 address (the ISP renumbered the line):
+   * every mapping is gone, and traffic to the old address finds nothing.
+   */
+  public renumberNat(box: NATBox, publicIpv4: string): void {
+    const outer = box.outer;
+    if (outer.hosts.has(publicIpv4) || outer.nats.has(publicIpv4)) {
+      throw new ErrorNetsimTopology(`${publicIpv4} is taken in ${outer.name}`);
+    }
+    outer.nats.delete(box.nat.publicHost);
+    box.nat = new NAT({
+      publicHost: publicIpv4 as Host,
+      config: box.nat.config,
+      rng: this.rng.fork(),
+    });
+    outer.nats.set(publicIpv4, box);
   }
 
   /** Sends one datagram from `port`: routes it now, delivers it after the link delay. */
@@ -212,6 +282,12 @@ class Network {
       return this.drop(port.localAddress, to, data, 'partition');
     if (this.rng.chance(this.conditions.loss))
       return this.drop(port.localAddress, to, data, 'loss');
+    if (
+      this.rng.chance(this.hostLoss.get(port.host) ?? 0) ||
+      this.rng.chance(this.hostLoss.get(target.host) ?? 0)
+    ) {
+      return this.drop(port.localAddress, to, data, 'host loss');
+    }
     const delay =
       this.conditions.latency +
       (this.hostLatency.get(port.host) ?? 0) +
@@ -243,8 +319,10 @@ class Network {
   }
 
   protected blocked(a: SimHost, b: SimHost): boolean {
-    return this.partitions.some(
-      ([x, y]) => (x.has(a.name) && y.has(b.name)) || (y.has(a.name) && x.has(b.name)),
+    return this.partitions.some(({ a: x, b: y }) =>
+      y == null
+        ? x.has(a.name) !== x.has(b.name)
+        : (x.has(a.name) && y.has(b.name)) || (y.has(a.name) && x.has(b.name)),
     );
   }
 
@@ -302,4 +380,4 @@ class Network {
 }
 
 export default Network;
-export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry };
+export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry, Partition };

@@ -3,6 +3,18 @@ import type { Clock, TimerHandle } from '@node-network/network-interface';
 type Timer = { due: number; seq: number; callback: () => void; cancelled: boolean };
 
 /**
+ * A positive delay below 1 µs waits 1 µs, so virtual time always moves on
+ * for it: a check like `now - t >= d` that waits `t + d - now` otherwise
+ * (measured: the connection manager's idle check) can spin at one instant
+ * when floating-point rounding makes the first false and the second 0 or
+ * below the clock's resolution.
+ */
+function minimumDelay(delay: number): number {
+  if (!(delay > 0)) return 0;
+  return delay < 0.001 ? 0.001 : delay;
+}
+
+/**
  * Virtual time: nothing happens until the owner advances it. Timers run in
  * (due, set order) order, so a run is the same every time. Hours of protocol
  * time pass in milliseconds.
@@ -33,7 +45,7 @@ class VirtualClock implements Clock {
 
   public setTimer(delay: number, callback: () => void): TimerHandle {
     const timer: Timer = {
-      due: this.time + Math.max(0, delay),
+      due: this.time + minimumDelay(delay),
       seq: this.seq++,
       callback,
       cancelled: false,

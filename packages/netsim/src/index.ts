@@ -21,5 +21,5 @@ export { default as VirtualConnection } from './connections/VirtualConnection.js
 export { encodePacket, decodePacket } from './connections/packets.js';
 export type { Packet } from './connections/packets.js';
 export type * from './types.js';
-export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry } from './Network.js';
+export type { Realm, SimHost, NATBox, LinkConditions, TraceEntry, Partition } from './Network.js';
 export * as errors from './errors.js';
