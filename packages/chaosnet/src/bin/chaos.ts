@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { serveDashboard } from 'node-network';
 import type { ChaosEvent } from '../types.js';
 import path from 'node:path';
 import { loadScenario, parseScenario } from '../scenario.js';
@@ -8,11 +9,13 @@ import * as events from '../events.js';
 
 const usage = `usage: node-network-chaos [--scenario FILE] [--lab sim|netns] [--seed N] [--nodes N]
                           [--duration MS] [--out DIR] [--tamper NODE] [--quiet] [--allow-violations]
+                          [--dashboard PORT]
   --scenario  a scenario file (default: the package's scenarios/default.json)
   --lab       sim: netsim, in-process, reproducible from the seed (default)
               netns: real node processes and kernel NATs in network namespaces (root)
   --out       where chaos-report.json and chaos-report.html go (default ./chaos-report)
   --tamper    a node whose sink flips a bit (shows the integrity invariant failing)
+  --dashboard serve the live network on http://127.0.0.1:PORT/ while the run lasts
 exit status: 0 when every invariant held, 3 when one did not (0 with --allow-violations), 2 on errors`;
 
 async function main(argv: Array<string>): Promise<number> {
@@ -21,6 +24,7 @@ async function main(argv: Array<string>): Promise<number> {
   let out = 'chaos-report';
   let quiet = false;
   let allow = false;
+  let dashboardPort: number | undefined;
   const tamper: Array<string> = [];
   const overrides: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -42,6 +46,7 @@ async function main(argv: Array<string>): Promise<number> {
     else if (a === '--tamper') tamper.push(value());
     else if (a === '--quiet') quiet = true;
     else if (a === '--allow-violations') allow = true;
+    else if (a === '--dashboard') dashboardPort = Number(value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${usage}\n`);
       return 0;
@@ -69,11 +74,22 @@ async function main(argv: Array<string>): Promise<number> {
   process.stdout.write(
     `chaosnet: ${scenario.name} (${path.relative(process.cwd(), file) || file}) on ${lab}, ${scenario.nodes} nodes, seed ${scenario.seed}, ${scenario.durationMs / 1000} ${unit}s of chaos, then the convergence check\n`,
   );
+  // The live network in a browser (node-network's dashboard page) while the run lasts.
+  let dashboard: { stop(): Promise<void> } | undefined;
   const report = await runChaos({
     scenario,
     lab,
     tamper,
     onRun: (run) => {
+      if (dashboardPort != null) {
+        void serveDashboard({ port: dashboardPort, snapshot: () => run.snapshot() }).then(
+          (d) => {
+            dashboard = d;
+            process.stdout.write(`dashboard: http://127.0.0.1:${dashboardPort}/\n`);
+          },
+          (e) => process.stderr.write(`dashboard: ${(e as Error).message}\n`),
+        );
+      }
       if (quiet) return;
       const print = (e: ChaosEvent) => {
         if (e.kind === 'late') return;
@@ -86,6 +102,7 @@ async function main(argv: Array<string>): Promise<number> {
       );
     },
   });
+  await dashboard?.stop();
   const files = writeReport(report, out);
   process.stdout.write(
     `\n${formatSummary(report)}\n\nreport: ${files.json}\n        ${files.html}\n`,
