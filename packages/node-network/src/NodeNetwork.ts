@@ -1433,7 +1433,11 @@ class NodeNetwork {
   public addressesOf(nodeId: NodeId): Array<string> {
     const out: Array<string> = [];
     const live = this.connectionManager.getConnection(nodeId);
-    if (live != null) out.push(addressUtils.formatAddress(live.connection.remoteAddress));
+    // A relayed connection's remote address is the relay's (chaosnet found lookups answering it,
+    // and the asker then dialled the relay for the node: ErrorConnectionNodeIdMismatch).
+    if (live != null && !isRelayed(live.connection) && !isWebSocket(live.connection)) {
+      out.push(addressUtils.formatAddress(live.connection.remoteAddress));
+    }
     for (const a of this.knownNodes.get(identity.encodeNodeId(nodeId)) ?? []) {
       const t = addressUtils.formatAddress(a);
       if (!out.includes(t)) out.push(t);

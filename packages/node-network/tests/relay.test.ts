@@ -35,6 +35,9 @@ describe('relayed connections through the facade on netsim', () => {
     const [conn] = a.nn.status().connections.filter((c) => c.nodeId === b.nn.nodeIdEncoded);
     expect(conn.path).toBe('relayed');
     expect(hs.map((h) => h.nn.nodeIdEncoded)).toContain(conn.relay);
+    // What A answers a lookup for B never names the relay's address as B's (chaosnet found that).
+    const relayAddresses = hs.find((h) => h.nn.nodeIdEncoded === conn.relay)!.nn.addresses;
+    expect(a.nn.addressesOf(b.nn.nodeId).filter((x) => relayAddresses.includes(x))).toEqual([]);
     // B sees the same: an inbound relayed connection from A, verified end to end.
     const [back] = b.nn.status().connections.filter((c) => c.nodeId === a.nn.nodeIdEncoded);
     expect(back).toMatchObject({ path: 'relayed', initiator: 'remote', relay: conn.relay });
