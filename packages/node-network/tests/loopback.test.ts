@@ -76,7 +76,7 @@ afterEach(async () => {
   // connections gracefully), too close to the hook's limit under load.
   await Promise.all([...running].reverse().map((n) => stopNode(n).catch(() => {})));
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('NodeGraph and Kademlia lookups on real QUIC (loopback)', () => {
   test('50 nodes from one seed: every node finds every other by NodeId, in O(log n) rounds', async () => {
@@ -122,7 +122,8 @@ describe('NodeGraph and Kademlia lookups on real QUIC (loopback)', () => {
         expect(await x.graph.bucketSize(bucket)).toBeLessThanOrEqual(k);
       }
     }
-  }, 300_000);
+    // 60-175 s on a quiet machine or beside one other job; a CI run beside four others took over 300 s.
+  }, 480_000);
 
   test('restart: a node keeps its table, reaches known nodes by NodeId alone, and GC prunes the gone', async () => {
     const dir = tmpDir();
