@@ -40,15 +40,21 @@ const EIO = 5;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
 
-let loaded: GsoNative | Error | undefined;
+// The module, or why it did not load. Not told apart with `instanceof Error`: an error
+// from another realm (jest's module registry throws its host's Error) would pass for the module.
+let loaded: { native: GsoNative } | { reason: string } | undefined;
 
-function loadNative(): GsoNative | Error {
+function loadNative(): { native: GsoNative } | { reason: string } {
   if (loaded === undefined) {
     try {
       // src/ and dist/ both sit beside native/.
-      loaded = createRequire(import.meta.url)('../native/build/udp_gso.node') as GsoNative;
+      const mod = createRequire(import.meta.url)('../native/build/udp_gso.node') as GsoNative;
+      loaded =
+        typeof mod?.send === 'function'
+          ? { native: mod }
+          : { reason: 'udp_gso.node has no send function' };
     } catch (e) {
-      loaded = e as Error;
+      loaded = { reason: String((e as Error)?.message ?? e).split('\n')[0] };
     }
   }
   return loaded;
@@ -74,10 +80,11 @@ function makeGsoSend(
   stats: GsoStats = { batches: 0, datagrams: 0, refused: 0 },
 ): GsoSend | string {
   if (process.platform !== 'linux') return 'UDP GSO is Linux only';
-  const native = loadNative();
-  if (native instanceof Error) {
-    return `the native module did not load (${native.message.split('\n')[0]}; pnpm build compiles it)`;
+  const load = loadNative();
+  if ('reason' in load) {
+    return `the native module did not load (${load.reason}; pnpm build compiles it)`;
   }
+  const native = load.native;
   const fd = socketFd(socket);
   if (fd == null) return 'the UDP socket does not expose its descriptor';
   const fam = family === 'ipv4' ? 4 : 6;
