@@ -24,14 +24,6 @@ for (const host of ['127.0.0.1', '::1']) {
     testConnectionCompliance(
       `WorkerQUICTransport on ${host} (dialer ${dialerEngine}, listener ${listenerEngine})`,
       {
-        knownFailures: {
-          // Echo streams opened together sometimes never see the peer's FIN when the two ends run
-          // on different threads (5 of 5 here) or processes (2 of 5 with the main engine alone, a
-          // repro in the transport README); removing the patch's per-turn stream processing makes it
-          // pass, so the cause is in patches/@matrixai__quic@2.0.9.patch. Being fixed (issue 12).
-          'many concurrent streams stay separate':
-            'known FIN loss across threads in the patched @matrixai/quic (transport README)',
-        },
         createPair: async () => {
           const dialer = await startTransport({ host, engine: dialerEngine });
           const listener = await startTransport({ host, engine: listenerEngine });
