@@ -175,6 +175,7 @@ async function runNetnsMatrix({
       pairs.map(([a, b]) => async (): Promise<PairResult> => {
         const from = nodes.get(`${a}-a`)!;
         const to = nodes.get(`${b}-b`)!;
+        const started = Date.now();
         const r = (await from.proc.request(
           'connect',
           { nodeId: to.nodeId, timeoutMs: connectTimeoutTime },
@@ -197,6 +198,9 @@ async function runNetnsMatrix({
               .map((x) => `  ${x.time} ${x.kind} ${x.detail ?? ''}`)
               .join('\n')}\n`,
           );
+        }
+        if (process.env.MATRIX_TRACE != null) {
+          process.stderr.write(await pairTimeline(`${a}->${b}`, from, to, started));
         }
         return { a, b, ...r };
       }),
@@ -228,6 +232,48 @@ async function runNetnsMatrix({
     await Promise.all(agents.map((a) => a.proc.stop().catch(() => {})));
     if (givenLab == null) await lab.destroy();
   }
+}
+
+type TraceRecord = {
+  time: number;
+  kind: string;
+  nodeId?: string;
+  address?: string;
+  outcome?: string;
+  durationMs?: number;
+  detail?: string;
+  error?: { message: string };
+};
+
+/**
+ * One pair's connect as both audit trails tell it (`MATRIX_TRACE`): every
+ * record either side made about the other since `started`, in time order,
+ * in ms from `started` (the agents share the host's clock).
+ */
+async function pairTimeline(
+  label: string,
+  from: Agent,
+  to: Agent,
+  started: number,
+): Promise<string> {
+  const records = async (agent: Agent, peer: string) =>
+    (
+      (await agent.proc.request('status', {}, 10_000)) as { audit: Array<TraceRecord> }
+    ).audit.filter((x) => x.time >= started && x.nodeId === peer);
+  const lines = [
+    ...(await records(from, to.nodeId)).map((x) => ({ side: 'a', x })),
+    ...(await records(to, from.nodeId)).map((x) => ({ side: 'b', x })),
+  ]
+    .sort((p, q) => p.x.time - q.x.time)
+    .map(
+      ({ side, x }) =>
+        `  ${side} +${Math.round(x.time - started)
+          .toString()
+          .padStart(5)} ${x.kind} ${x.outcome ?? ''} ${x.address ?? ''}${
+          x.durationMs != null ? ` (${Math.round(x.durationMs)} ms)` : ''
+        } ${(x.detail ?? '').slice(0, 160)}${x.error != null ? ` [${x.error.message.slice(0, 200)}]` : ''}`,
+    );
+  return `TRACE ${label}\n${lines.join('\n')}\n`;
 }
 
 export { runNetnsMatrix, netnsLabSites, startAgent, helperPort, probePort };

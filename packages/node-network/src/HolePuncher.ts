@@ -25,8 +25,17 @@ type HolePuncherConfig = signal.PunchStrategyConfig & {
   socketsPunchInterval: number;
   /** Ports probed per second on an endpoint-dependent peer. */
   probeRate: number;
-  /** Wait before the first probe, ms (the peer is still opening its sockets). */
+  /**
+   * Wait before the first probe of a sequential plan, ms (the peer is still
+   * opening its sockets: probing their ports before they exist would miss
+   * them until the sweep wraps around).
+   */
   probeDelay: number;
+  /**
+   * The same for a random plan, ms: a probe that comes before the peer's
+   * sockets costs one port of thousands, so there is little to wait for.
+   */
+  randomProbeDelay: number;
   /** The transport's own keepalive, ms: a NAT whose mappings outlive it needs nothing more. */
   transportKeepAliveTime: number;
 };
@@ -40,6 +49,7 @@ const holePuncherConfigDefault: HolePuncherConfig = {
   socketsPunchInterval: 1_000,
   probeRate: 250,
   probeDelay: 500,
+  randomProbeDelay: 50,
   transportKeepAliveTime: 10_000,
 };
 
@@ -142,17 +152,21 @@ class HolePuncher {
   /**
    * Punches toward `nodeId` and resolves with the first connection to it
    * either way; one punch per peer at a time (a second call joins it).
+   * `existing`: the id of a connection to it that was up before the signal
+   * (a direct dial that beat it): the punch resolves with it at once and
+   * does not call it punched.
    */
   public punch(
     nodeId: NodeId,
     candidates: ReadonlyArray<signal.Candidate>,
     theirNat: signal.NATHints,
     ctx: Partial<ContextTimedInput> = {},
+    existing?: string,
   ): Promise<NodeConnection> {
     const key = identity.encodeNodeId(nodeId);
     const running = this.running.get(key);
     if (running != null) return running;
-    const p = this.punchOnce(nodeId, candidates, theirNat, ctx).finally(() =>
+    const p = this.punchOnce(nodeId, candidates, theirNat, ctx, existing).finally(() =>
       this.running.delete(key),
     );
     this.running.set(key, p);
@@ -164,6 +178,7 @@ class HolePuncher {
     candidates: ReadonlyArray<signal.Candidate>,
     theirNat: signal.NATHints,
     ctx: Partial<ContextTimedInput>,
+    existing: string | undefined,
   ): Promise<NodeConnection> {
     const transport = this.manager.transport;
     const families = new Set(transport.localAddresses.map((a) => a.family));
@@ -234,7 +249,18 @@ class HolePuncher {
         abort.abort();
         const durationMs = this.clock.now() - t0;
         const what = describeStats(stats, targetsText);
-        if (nc != null) {
+        if (nc != null && nc.connection.id === existing) {
+          this.audit({
+            kind: 'punch',
+            nodeId: text,
+            outcome: 'cancelled',
+            address: addressUtils.formatAddress(nc.connection.remoteAddress),
+            connectionId: nc.connection.id,
+            durationMs,
+            detail: `not needed: connection ${nc.connection.id} (${nc.connection.initiator === 'local' ? 'our' : 'their'} dial) was already up`,
+          });
+          resolve(nc);
+        } else if (nc != null) {
           const how = this.punched.has(nc.connection.id)
             ? 'our dial from an extra socket'
             : nc.connection.initiator === 'local'
@@ -400,8 +426,8 @@ class HolePuncher {
   /**
    * The other side of a birthday punch: probes ports of the peer's public
    * IPv4 addresses from our connection socket, `probeRate` per second after
-   * `probeDelay`, in the plan's order (sequential plans wrap around and
-   * repeat). Returns the stop function.
+   * `probeDelay` (`randomProbeDelay`), in the plan's order (sequential plans
+   * wrap around and repeat). Returns the stop function.
    */
   protected runProbes(
     theirs: ReadonlyArray<signal.Candidate>,
@@ -440,7 +466,10 @@ class HolePuncher {
       }
       tick = this.clock.setTimer(batchInterval, batch);
     };
-    tick = this.clock.setTimer(this.config.probeDelay, batch);
+    tick = this.clock.setTimer(
+      plan.order === 'random' ? this.config.randomProbeDelay : this.config.probeDelay,
+      batch,
+    );
     return () => {
       stopped = true;
       tick?.cancel();

@@ -4,6 +4,7 @@ import type {
   Connection,
   ConnectionTransport,
   NodeId,
+  TimerHandle,
 } from '@node-network/network-interface';
 import type { NodeConnection } from '@node-network/transport';
 import { errors as baseErrors } from '@node-network/network-interface';
@@ -178,6 +179,12 @@ type NodeNetworkOptions = {
   /** Limit of one lookup query to a peer (connect and answer), ms; default 5 s. */
   lookupTimeoutTime?: number;
   /**
+   * How long the one-hop lookup of `connect` (without a NodeGraph) waits for
+   * more answers after the first one with addresses, ms (default 50): the
+   * slowest of our peers does not hold the connect back.
+   */
+  lookupGraceTime?: number;
+  /**
    * Signalling and hole punching (needs `keyPair`: signals are signed):
    * a node that cannot be dialled directly is signalled through connected
    * peers and punched. `false` turns it off (this node then neither asks
@@ -186,6 +193,15 @@ type NodeNetworkOptions = {
   signalling?: Partial<NodeSignallingConfig> | false;
   /** Limit of the direct dial before signalling takes over, ms (default 3 s). */
   directTimeoutTime?: number;
+  /**
+   * How long a direct dial runs alone before signalling starts beside it,
+   * ms (default 250, happy eyeballs' attempt delay): a dial that can work
+   * has usually connected by then, and one to a NAT that filters would
+   * otherwise hold the punch back for `directTimeoutTime`. The first path
+   * to connect wins; an answer saying their NAT filters cancels a direct
+   * dial still pending (punching dials their candidates).
+   */
+  directHeadStartTime?: number;
   /**
    * Relaying (needs `keyPair`): this node relays for others within quotas,
    * names its relays in signal answers, and connects through a relay when
@@ -295,6 +311,8 @@ class NodeNetwork {
   protected logger: Logger;
   protected options: NodeNetworkOptions;
   protected knownNodes = new Map<string, Array<Address>>();
+  /** The peers whose last lookup answer for a node had addresses (bounded). */
+  protected lookupKnowers = new Map<string, Array<NodeId>>();
   protected seeds: Array<Seed>;
   protected auditLog: Array<AuditRecord> = [];
   /** Set with `audit`: the persisted audit log. */
@@ -803,37 +821,32 @@ class NodeNetwork {
     let nc: NodeConnection | undefined;
     let path: 'direct' | 'punched' | 'relayed' | 'http-relay' = 'direct';
     let directError: Error | undefined;
+    let signalError: Error | undefined;
+    let relayError: Error | undefined;
     // UDP blocked: no dial or punch can work; straight to a relay over our HTTP relay connections.
     const udpBlocked = this.httpRelay?.active === true && this.relay != null;
-    if (!udpBlocked && toTry.length > 0) {
-      // With signalling to fall back on, the direct dial gets a short budget.
-      const directTimer =
-        this.signalling != null
-          ? Math.min(this.options.directTimeoutTime ?? 3_000, total ?? Infinity)
-          : total;
+    if (!udpBlocked && this.signalling == null && toTry.length > 0) {
       try {
-        nc = await this.connectionManager.connect(id, toTry, {
-          timer: directTimer,
-          signal: ctx?.signal,
-        });
+        nc = await this.connectionManager.connect(id, toTry, { timer: total, signal: ctx?.signal });
       } catch (e) {
-        // The table's addresses for this node failed: GC drops them after a few such failures.
         if (fromGraph && !ctx?.signal?.aborted) {
           await this.discovery!.recordDialFailure(id, toTry, e);
         }
-        if (this.signalling == null || ctx?.signal?.aborted || !worthSignalling(e)) throw e;
-        directError = e as Error;
+        throw e;
       }
-    }
-    let signalError: Error | undefined;
-    if (nc == null && !udpBlocked) {
-      try {
-        nc = (await this.signalling!.connect(id, { timer: remaining(), signal: ctx?.signal })).nc;
-        path = 'punched';
-      } catch (e) {
-        if (ctx?.signal?.aborted) throw e;
-        signalError = e as Error;
+    } else if (!udpBlocked) {
+      const r = await this.connectDirectOrPunched(id, toTry, {
+        total,
+        remaining,
+        signal: ctx?.signal,
+      });
+      ({ nc, directError, signalError, relayError } = r);
+      if (r.nc != null) path = r.path;
+      // The table's addresses for this node failed: GC drops them after a few such failures.
+      if (fromGraph && r.directFailed) {
+        await this.discovery!.recordDialFailure(id, toTry, directError);
       }
+      if (r.fatal != null) throw r.fatal;
     }
     if (nc == null && !udpBlocked && this.polykeySignalWorth(signalError)) {
       // A Polykey 1.x agent on the way speaks only its own signalling: ask our peers to signal it.
@@ -849,9 +862,9 @@ class NodeNetwork {
         );
       }
     }
-    let relayError: Error | undefined;
     if (
       nc == null &&
+      relayError == null &&
       this.relay != null &&
       !(signalError instanceof signalErrors.ErrorSignalNoRoute)
     ) {
@@ -906,6 +919,211 @@ class NodeNetwork {
       durationMs: this.clock.now() - t0,
       reused: false,
     };
+  }
+
+  /**
+   * The direct dial and signalling with punching, raced. The dial runs alone
+   * for `directHeadStartTime` (a dial that can work has usually connected
+   * by then); then signalling starts beside it (at once when there is no
+   * address to dial, or the dial already failed). When the answer says
+   * their NAT filters, it cancels a dial still pending (stuck until they
+   * punch; punching dials their candidates afresh); when it says their NAT
+   * lets a first packet in, the pending dial is the path and we punch only
+   * if it fails. When it says both NATs are endpoint-dependent (a punch is
+   * unlikely), the relay starts beside the punch, which goes on (if it
+   * connects, its connection replaces the relayed one). The first
+   * connection wins and the other attempts are cancelled; each step is in
+   * the audit trail.
+   */
+  protected async connectDirectOrPunched(
+    id: NodeId,
+    addresses: ReadonlyArray<Address>,
+    {
+      total,
+      remaining,
+      signal,
+    }: { total?: number; remaining: () => number | undefined; signal?: AbortSignal },
+  ): Promise<{
+    nc?: NodeConnection;
+    path: 'direct' | 'punched' | 'relayed' | 'http-relay';
+    directError?: Error;
+    signalError?: Error;
+    /** Set when the relay was tried here (and failed): it is not tried again. */
+    relayError?: Error;
+    /** The direct dial failed by itself (we did not cancel it): its addresses count a failure. */
+    directFailed: boolean;
+    /** Ends `connect` with no fallback: the caller cancelled, or the peer refused us. */
+    fatal?: Error;
+  }> {
+    const text = identity.encodeNodeId(id);
+    const headStart = this.options.directHeadStartTime ?? 250;
+    const directAbort = new AbortController();
+    const signalAbort = new AbortController();
+    const relayAbort = new AbortController();
+    const onAbort = () => {
+      for (const c of [directAbort, signalAbort, relayAbort]) c.abort(signal!.reason);
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    /** One attempt's state: settled, with a connection or an error. */
+    type Attempt = { done: Promise<void>; settled: boolean; nc?: NodeConnection; error?: Error };
+    const attempt = (p: Promise<NodeConnection>): Attempt => {
+      const a: Attempt = { done: Promise.resolve(), settled: false };
+      a.done = p.then(
+        (nc) => {
+          a.nc = nc;
+          a.settled = true;
+        },
+        (e) => {
+          a.error = e as Error;
+          a.settled = true;
+        },
+      );
+      return a;
+    };
+    const none: Attempt = { done: Promise.resolve(), settled: true };
+    let direct = none;
+    /** Signalling with punching, and the relay beside an unlikely punch (once started). */
+    const later: { signalled?: Attempt; relayed?: Attempt } = {};
+    /** We cancelled the dial (the signal answer came, or another path connected). */
+    let directCancelled = false;
+    if (addresses.length > 0) {
+      const timer = Math.min(this.options.directTimeoutTime ?? 3_000, total ?? Infinity);
+      direct = attempt(
+        this.connectionManager.connect(id, addresses, { timer, signal: directAbort.signal }),
+      );
+      // The head start: the dial alone, until it settles or `headStart` passes.
+      await new Promise<void>((resolve) => {
+        const t = this.clock.setTimer(headStart, resolve);
+        void direct.done.then(() => {
+          t.cancel();
+          resolve();
+        });
+      });
+    }
+    const cancelDirect = async (why: string) => {
+      if (!direct.settled) {
+        directCancelled = true;
+        directAbort.abort(new baseErrors.ErrorCancelled(why));
+      }
+      await direct.done;
+    };
+    const fatalDirect = () =>
+      direct.error != null && !directCancelled && !worthSignalling(direct.error);
+    const result = (r: {
+      nc?: NodeConnection;
+      path?: 'direct' | 'punched' | 'relayed' | 'http-relay';
+      fatal?: Error;
+    }) => {
+      signal?.removeEventListener('abort', onAbort);
+      return {
+        nc: r.nc,
+        path: r.path ?? 'direct',
+        directError:
+          directCancelled && direct.error != null
+            ? new baseErrors.ErrorCancelled(
+                'cancelled when the signal answer said their NAT filters (punching dialled their candidates)',
+                { cause: direct.error },
+              )
+            : direct.error,
+        signalError: later.signalled?.error,
+        relayError: later.relayed?.error,
+        directFailed: direct.error != null && !directCancelled && !(signal?.aborted ?? false),
+        fatal:
+          r.fatal ??
+          (signal?.aborted
+            ? (later.signalled?.error ??
+              direct.error ??
+              new baseErrors.ErrorCancelled(`Connect to ${text} was cancelled`))
+            : undefined),
+      };
+    };
+    if (direct.nc != null) return result({ nc: direct.nc, path: 'direct' });
+    if (signal?.aborted) return result({});
+    if (fatalDirect()) return result({ fatal: direct.error });
+    const why =
+      addresses.length === 0
+        ? 'no address to dial'
+        : direct.error != null
+          ? `the direct dial failed (${direct.error.message})`
+          : `the direct dial had not connected after ${headStart} ms (it goes on: the answer cancels it if their NAT filters)`;
+    // Called as attempts settle (set below, once all of them exist).
+    let check = () => {};
+    const signalled = attempt(
+      this.signalling!.connect(
+        id,
+        { timer: remaining(), signal: signalAbort.signal },
+        {
+          why,
+          prefer: this.lookupKnowers.get(text),
+          beforePunch: async ({ plan, nat, candidates }) => {
+            if (
+              !direct.settled &&
+              addresses.some(
+                (a) =>
+                  nat[a.family]?.filtering === 'endpoint-independent' &&
+                  candidates.some((c) => {
+                    const b = addressUtils.tryParseAddress(addressUtils.formatAddress(c));
+                    return b != null && addressUtils.addressEquals(a, b);
+                  }),
+              )
+            ) {
+              // We dial one of their addresses and their NAT (if any) lets a first packet in: the
+              // dial is slow, not stuck. It is the path; we punch only if it fails.
+              await direct.done;
+            } else {
+              // Their NAT filters: the dial is stuck until they punch; punching dials afresh.
+              await cancelDirect('Their NAT filters: punching dials their candidates');
+            }
+            if (direct.nc != null) {
+              throw new baseErrors.ErrorCancelled(`A direct dial to ${text} connected`);
+            }
+            if (plan.kind === 'both-dependent' && this.relay != null) {
+              // A punch between two endpoint-dependent NATs is unlikely: the relay now, beside it.
+              const relayed = attempt(
+                this.relay.connect(id, { timer: remaining(), signal: relayAbort.signal }),
+              );
+              later.relayed = relayed;
+              void relayed.done.then(check);
+            }
+          },
+        },
+      ).then((r) => r.nc),
+    );
+    later.signalled = signalled;
+    // The first connection, else every attempt settled.
+    await new Promise<void>((resolve) => {
+      check = () => {
+        const all = [direct, signalled, ...(later.relayed != null ? [later.relayed] : [])];
+        if (all.some((a) => a.nc != null) || fatalDirect() || all.every((a) => a.settled)) {
+          resolve();
+        }
+      };
+      void direct.done.then(check);
+      void signalled.done.then(check);
+    });
+    if (signalled.nc != null) {
+      await cancelDirect(`Punching toward ${text} connected`);
+      relayAbort.abort(new baseErrors.ErrorCancelled(`Punching toward ${text} connected`));
+      await later.relayed?.done;
+      return result({ nc: signalled.nc, path: 'punched' });
+    }
+    const relayedNc = later.relayed?.nc;
+    if (relayedNc != null) {
+      // The punch goes on to its deadline: if it connects, its connection replaces this one.
+      return result({ nc: relayedNc, path: this.pathOf(relayedNc.connection) });
+    }
+    if (!signalled.settled) {
+      signalAbort.abort(
+        new baseErrors.ErrorCancelled(
+          direct.nc != null ? `A direct dial to ${text} connected` : 'The direct dial was refused',
+        ),
+      );
+      await signalled.done;
+    }
+    if (direct.nc != null) return result({ nc: direct.nc, path: 'direct' });
+    if (fatalDirect()) return result({ fatal: direct.error });
+    return result({});
   }
 
   /**
@@ -1461,32 +1679,77 @@ class NodeNetwork {
       this.lookupTimeoutTime,
       typeof ctx.timer === 'number' ? ctx.timer : this.lookupTimeoutTime,
     );
-    const answers = await Promise.allSettled(
-      peers.map((nc) =>
-        nc.rpc.unary<{ nodeId: string }, { addresses: Array<string> }>(
-          'lookupNode',
-          { nodeId: text },
-          { timer, signal: ctx.signal },
-        ),
-      ),
-    );
+    const grace = this.options.lookupGraceTime ?? 50;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(ctx.signal!.reason);
+    if (ctx.signal?.aborted) onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    const t0 = this.clock.now();
+    const answers: Array<{ via: NodeId; addresses?: Array<unknown>; error?: Error }> = [];
+    let firstFound: number | undefined;
+    // Every answer, or `grace` after the first one with addresses: a slow peer holds us no longer.
+    await new Promise<void>((resolve) => {
+      let graceTimer: TimerHandle | undefined;
+      const settle = () => {
+        graceTimer?.cancel();
+        resolve();
+      };
+      if (peers.length === 0) return settle();
+      for (const nc of peers) {
+        nc.rpc
+          .unary<{ nodeId: string }, { addresses: Array<string> }>(
+            'lookupNode',
+            { nodeId: text },
+            { timer, signal: abort.signal },
+          )
+          .then(
+            (v) => {
+              const addresses = Array.isArray(v?.addresses) ? v.addresses : [];
+              answers.push({ via: nc.connection.remoteNodeId, addresses });
+              if (addresses.length > 0 && firstFound == null) {
+                firstFound = this.clock.now() - t0;
+                graceTimer = this.clock.setTimer(grace, settle);
+              }
+            },
+            (e) => answers.push({ via: nc.connection.remoteNodeId, error: e as Error }),
+          )
+          .finally(() => {
+            if (answers.length === peers.length) settle();
+          });
+      }
+    });
+    ctx.signal?.removeEventListener('abort', onAbort);
+    const pending = peers.length - answers.length;
+    if (pending > 0) abort.abort(new baseErrors.ErrorCancelled('The lookup went on without it'));
     const found: Array<Address> = [];
+    const knowers: Array<NodeId> = [];
     let invalid = 0;
     for (const a of answers) {
-      if (a.status !== 'fulfilled' || !Array.isArray(a.value?.addresses)) continue;
-      for (const t of a.value.addresses.slice(0, 16)) {
+      if (a.addresses == null || a.addresses.length === 0) continue;
+      knowers.push(a.via);
+      for (const t of a.addresses.slice(0, 16)) {
         const addr = addressUtils.tryParseAddress(String(t));
         if (addr == null) invalid++;
         else if (!found.some((b) => addressUtils.addressEquals(addr, b))) found.push(addr);
       }
     }
-    const failed = answers.filter((a) => a.status === 'rejected').length;
+    // The peers that know the node are the likeliest first hops of a signal to it.
+    this.lookupKnowers.delete(text);
+    this.lookupKnowers.set(text, knowers);
+    if (this.lookupKnowers.size > 1024) {
+      this.lookupKnowers.delete(this.lookupKnowers.keys().next().value!);
+    }
+    const failed = answers.filter((a) => a.error != null).length;
     this.recordAudit({
       time: this.clock.wallTime(),
       kind: 'lookup',
       nodeId: text,
       outcome: found.length > 0 ? 'ok' : 'failed',
-      detail: `asked ${peers.length} peers (${failed} failed), got ${found.length} addresses${invalid > 0 ? `, ${invalid} malformed` : ''}: ${found.map(addressUtils.formatAddress).join(' ')}`,
+      detail: `asked ${peers.length} peers (${failed} failed${
+        pending > 0
+          ? `; went on ${grace} ms after the first answer with addresses (${Math.round(firstFound!)} ms), cancelling ${pending} still pending`
+          : ''
+      }), got ${found.length} addresses${invalid > 0 ? `, ${invalid} malformed` : ''}: ${found.map(addressUtils.formatAddress).join(' ')}`,
     });
     if (found.length > 0) this.addAddresses(nodeId, found);
     return found;

@@ -152,6 +152,27 @@ class NodeSignalling {
   public async connect(
     target: NodeId,
     ctx: Partial<ContextTimedInput> = {},
+    {
+      why,
+      prefer = [],
+      beforePunch,
+    }: {
+      /** Why we signal (said in the audit record of the answer or failure). */
+      why?: string;
+      /** Peers to try first as the first hop (they told us they know the target). */
+      prefer?: ReadonlyArray<NodeId>;
+      /**
+       * Runs once the answer is in, before punching, with the plan and
+       * their NAT hints (the caller settles what punching would replace or
+       * join, e.g. a direct dial still pending); rejecting ends the connect
+       * with its error, unpunched.
+       */
+      beforePunch?: (answer: {
+        plan: signal.PunchPlan;
+        nat: signal.NATHints;
+        candidates: ReadonlyArray<Candidate>;
+      }) => Promise<void>;
+    } = {},
   ): Promise<{ nc: NodeConnection; via: NodeId }> {
     const targetText = identity.encodeNodeId(target);
     const peers = this.manager
@@ -164,8 +185,14 @@ class NodeSignalling {
       );
     }
     // The first hop: the connected peer closest to the target (progress is checked from there
-    // on); when it has no route, the next closest, up to `firstHopAttempts`.
-    peers.sort((a, b) => (distance(a, target) < distance(b, target) ? -1 : 1));
+    // on); when it has no route, the next closest, up to `firstHopAttempts`. Peers that told us
+    // they know the target (a lookup answer) come first: they likely hold a connection to it.
+    const preferred = (id: NodeId) => prefer.some((p) => identity.nodeIdEquals(p, id));
+    peers.sort(
+      (a, b) =>
+        Number(preferred(b)) - Number(preferred(a)) ||
+        (distance(a, target) < distance(b, target) ? -1 : 1),
+    );
     const t0 = this.clock.now();
     const left = () =>
       typeof ctx.timer === 'number' ? ctx.timer - (this.clock.now() - t0) : undefined;
@@ -176,7 +203,7 @@ class NodeSignalling {
       if (l != null && l <= 0) break;
       try {
         answered = {
-          answer: await this.signalVia(target, via, { timer: l, signal: ctx.signal }),
+          answer: await this.signalVia(target, via, { timer: l, signal: ctx.signal }, why),
           via,
         };
         break;
@@ -193,6 +220,11 @@ class NodeSignalling {
       this.relayHints.delete(this.relayHints.keys().next().value!);
     }
     const theirs = [...answer.candidates, ...answer.observed];
+    await beforePunch?.({
+      plan: this.puncher.plan(answer.nat),
+      nat: answer.nat,
+      candidates: theirs,
+    });
     const l = left();
     const nc = await this.puncher.punch(target, theirs, answer.nat, {
       timer: Math.max(1, Math.min(l ?? Infinity, this.puncher.duration(answer.nat))),
@@ -206,6 +238,7 @@ class NodeSignalling {
     target: NodeId,
     via: NodeId,
     ctx: Partial<ContextTimedInput>,
+    why?: string,
   ): Promise<signal.SignalAnswer> {
     const targetText = identity.encodeNodeId(target);
     const viaText = identity.encodeNodeId(via);
@@ -243,10 +276,10 @@ class NodeSignalling {
       this.audit({
         kind: 'signal',
         nodeId: targetText,
-        outcome: 'failed',
+        outcome: ctx.signal?.aborted ? 'cancelled' : 'failed',
         durationMs: this.clock.now() - t0,
         error: { name: (e as Error).name, message: (e as Error).message },
-        detail: `signal to ${targetText} via ${viaText} failed`,
+        detail: `signal to ${targetText} via ${viaText} ${ctx.signal?.aborted ? 'cancelled' : 'failed'}${why != null ? ` (signalled: ${why})` : ''}`,
       });
       throw e;
     }
@@ -256,7 +289,7 @@ class NodeSignalling {
       nodeId: targetText,
       outcome: 'ok',
       durationMs: this.clock.now() - t0,
-      detail: `answered via ${viaText}; their candidates ${describe(theirs)}; their NAT ${describeNat(answer.nat)}; punching in ${answer.punchDelayMs} ms (${describePlanShort(this.puncher.plan(answer.nat))})`,
+      detail: `answered via ${viaText}; their candidates ${describe(theirs)}; their NAT ${describeNat(answer.nat)}; punching in ${answer.punchDelayMs} ms (${describePlanShort(this.puncher.plan(answer.nat))})${why != null ? `; signalled: ${why}` : ''}`,
     });
     return answer;
   }
@@ -336,9 +369,19 @@ class NodeSignalling {
         outcome: 'ok',
         detail: `signalled by ${sourceText} through ${request.hops} hops (${request.path.map((p) => identity.encodeNodeId(p)).join(' > ') || 'direct'}); their candidates ${describe(theirs)}; their NAT ${describeNat(request.nat)}`,
       });
-      // Punch and dial back in the background: the first path either way wins.
+      // Punch and dial back in the background: the first path either way wins. (Unless the
+      // source's direct dial got here first: that connection is not punched.)
+      const existing = this.manager.getConnection(request.source);
       void this.puncher
-        .punch(request.source, theirs, request.nat, { timer: this.puncher.duration(request.nat) })
+        .punch(
+          request.source,
+          theirs,
+          request.nat,
+          { timer: this.puncher.duration(request.nat) },
+          existing != null && connectionPath(existing.connection) !== 'relayed'
+            ? existing.connection.id
+            : undefined,
+        )
         .catch(() => {});
       return signal.encodeSignalAnswer(answer);
     }

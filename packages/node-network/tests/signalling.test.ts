@@ -282,6 +282,9 @@ describe('signalling and hole punching on netsim', () => {
     expect(a.status().nat.ipv4.mappingLifetime?.recommendedKeepAliveMs).toBe(
       life.recommendedKeepAliveMs,
     );
+    // b's NAT forgets idle mappings after 4 s and b (which measured nothing) keeps its connection
+    // to h alive only every 10 s: b speaks to h now, so that h can pass a's signal on to it.
+    await b.ping(h.nodeId);
     const r = await a.connect(b.nodeIdEncoded, undefined, { timer: 15_000 });
     expect(r.path).toBe('punched');
     const punch = a.status().audit.find((x) => x.kind === 'punch' && x.outcome === 'ok');
