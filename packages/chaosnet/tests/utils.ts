@@ -5,27 +5,20 @@ import { parseScenario } from '../src/index.js';
  * Violations caused by bugs outside chaosnet, known and reported, matched by
  * their exact signature so that they do not hide new ones (remove each once
  * fixed):
- * - node-network: `lookupNode` answers a relayed connection's remote address
- *   (the relay's) as the target's; a node that learned it dials the relay,
- *   gets `ErrorConnectionNodeIdMismatch`, and `connect` gives up without
- *   signalling or relaying (`worthSignalling`), every time, since the wrong
- *   address stays known: `no-convergence` (both labs);
- * - transport / @matrixai/quic: a stream the peer resets or stops reaches the
- *   caller as @matrixai/quic's default reason, a plain `Error('read 0')`
- *   (`untyped-error`), or is thrown from its stream processing and kills the
- *   process (`Error: write 0`), as does an `ErrorQUICConnectionIdleTimeout`
- *   after a partition (`crash`, netns);
- * - a rejected `ErrorStreamClosed: Peer reset the stream` nobody handles when
- *   a relay dies mid-transfer (`crash`, netsim: it would end a real process).
+ * - @matrixai/quic: a stream the peer stops, reset inside its stream
+ *   processing, is rejected where nobody handles it and kills the process (it
+ *   was `Error: write 0`; with the transport's typed codes it reads
+ *   `ErrorStreamReset`), as does an `ErrorQUICConnectionIdleTimeout` after a
+ *   partition (`crash`, netns);
+ * - a rejected stream reset nobody handles when a relay dies mid-transfer
+ *   (`crash`, netsim: it would end a real process).
  */
 function knownIssue(v: Violation): boolean {
   return (
-    (v.kind === 'no-convergence' && /ErrorConnectionNodeIdMismatch/.test(v.text)) ||
-    (v.kind === 'untyped-error' && /untyped Error: (read|write) \d+$/.test(v.text)) ||
-    (v.kind === 'crash' &&
-      /(Error: (read|write) \d+\n|ErrorQUICConnectionIdleTimeout\n|unhandled rejection in the simulated network: ErrorStreamClosed: Peer reset the stream$)/.test(
-        v.text,
-      ))
+    v.kind === 'crash' &&
+    /(Error: (read|write) \d+\n|ErrorStreamReset: The peer (reset|stopped reading) the stream \([a-z ]+\d*\)\n|at constructor_\.codeToReason \([^)]*streamCodes\.js:\d+:\d+\)\n\s+at constructor_\.(read|write) \([^)]*@matrixai\/quic\/dist\/QUICStream\.js|ErrorQUICConnectionIdleTimeout\n|unhandled rejection in the simulated network: ErrorStream(Closed|Reset): (The p|P)eer reset the stream$)/.test(
+      v.text,
+    )
   );
 }
 

@@ -80,6 +80,16 @@ class ErrorStreamClosed<T> extends ErrorStream<T> {
   static description = 'Stream is closed';
 }
 
+/**
+ * The peer ended one direction of a stream abruptly: it reset what it was
+ * sending (`data.direction` 'read': our reads fail) or stopped reading what we
+ * send ('write'). `data.code` is the application code on the wire and
+ * `data.reason` its name (cancelled, timeout, protocol, failed, unspecified).
+ */
+class ErrorStreamReset<T> extends ErrorStreamClosed<T> {
+  static description = 'The peer reset the stream';
+}
+
 export {
   ErrorNodeNetwork,
   ErrorCancelled,
@@ -99,4 +109,5 @@ export {
   ErrorConnectionTransportNotRunning,
   ErrorStream,
   ErrorStreamClosed,
+  ErrorStreamReset,
 };

@@ -29,6 +29,7 @@ import { alpn, transportConfigDefault } from './config.js';
 import { formatAddress, toAddress } from './addresses.js';
 import { errorSummary, findCause } from './utils.js';
 import { makeGsoSend } from './gso.js';
+import { reasonToCode, codeToReason } from './streamCodes.js';
 
 type Bound = { socket: QUICSocket; server: QUICServer; address: Address };
 
@@ -286,6 +287,8 @@ class QUICTransport implements ConnectionTransport {
               }
             },
           },
+          reasonToCode,
+          codeToReason,
           logger: this.logger.getChild(`QUICClient ${target}`),
         },
         { timer, signal: ctx.signal },
@@ -406,6 +409,8 @@ class QUICTransport implements ConnectionTransport {
     const hmacKey = randomBytes(32);
     const server = new QUICServer({
       socket,
+      reasonToCode,
+      codeToReason,
       crypto: {
         key: hmacKey.buffer.slice(hmacKey.byteOffset, hmacKey.byteOffset + 32),
         ops: {

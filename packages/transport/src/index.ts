@@ -26,6 +26,7 @@ export type { CallerMeta } from './rpc/RPCEndpoint.js';
 export type { TransportConfig, ListenAddress } from './types.js';
 export type { AuditRecord } from './events.js';
 export * as addresses from './addresses.js';
+export { streamCodes, reasonToCode, codeToReason } from './streamCodes.js';
 export { connectionPath, isRelayed, isWebSocket, peerProtocol, isPolykeyPeer } from './paths.js';
 export { polykeyMethods } from './rpc/polykeyMethods.js';
 export * as events from './events.js';

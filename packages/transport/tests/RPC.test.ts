@@ -77,13 +77,8 @@ describe.each(engines)('RPC over connections, hostile input (%s engine)', (engin
     expect(nc.connection.closed).toBe(false);
   });
 
-  test('a handler that throws surfaces as ErrorRPCRemote without a stack', async () => {
-    const { UnaryHandler } = await import('@matrixai/rpc');
-    class Boom extends UnaryHandler {
-      public handle = async () => {
-        throw new Error('kaboom');
-      };
-    }
+  /** Two nodes, the second serving `handlers` (beside none of its defaults), connected. */
+  async function pairWithHandlers(handlers: Record<string, any>) {
     const { default: NodeConnectionManager } = await import('../src/NodeConnectionManager.js');
     const na = await startNode({ engine });
     a = na;
@@ -91,13 +86,51 @@ describe.each(engines)('RPC over connections, hostile input (%s engine)', (engin
     b = nb;
     await nb.manager.stop();
     const manager = new NodeConnectionManager({ transport: nb.transport });
-    await manager.start({ handlers: { boom: new Boom({}) } });
+    await manager.start({ handlers });
     nb.manager = manager;
     const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
+    return { na, nb, nc };
+  }
+
+  test('a handler that throws surfaces as ErrorRPCRemote without a stack', async () => {
+    const { UnaryHandler } = await import('@matrixai/rpc');
+    class Boom extends UnaryHandler {
+      public handle = async () => {
+        throw new Error('kaboom');
+      };
+    }
+    const { nc } = await pairWithHandlers({ boom: new Boom({}) });
     const e = await nc.rpc.unary('boom', {}).catch((e) => e);
     expect(e).toBeInstanceOf(ErrorRPCRemote);
     expect(e.message).toMatch(/kaboom/);
     expect(JSON.stringify(e.data)).not.toMatch(/at .*\.ts/);
+  });
+
+  test("a caller's abort ends a call whose stream is open, well before its timer", async () => {
+    const { UnaryHandler } = await import('@matrixai/rpc');
+    let handlerStarted!: () => void;
+    const started = new Promise<void>((r) => (handlerStarted = r));
+    class Silent extends UnaryHandler {
+      public handle = async () => {
+        handlerStarted();
+        // Never answers within the test: only the caller's abort can end the call.
+        await new Promise((r) => setTimeout(r, 20_000).unref());
+        return {};
+      };
+    }
+    const { na, nb, nc } = await pairWithHandlers({ silent: new Silent({}) });
+    const abort = new AbortController();
+    const t0 = Date.now();
+    const call = nc.rpc
+      .unary('silent', {}, { timer: 15_000, signal: abort.signal })
+      .catch((e) => e);
+    await started;
+    abort.abort(new Error('the caller gave up'));
+    const e = await call;
+    expect(e).toBeInstanceOf(Error);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // The connection is still good for other calls.
+    expect(await na.manager.ping(nb.transport.nodeId)).toBeGreaterThanOrEqual(0);
   });
 
   testProp.prop([fc.uint8Array({ maxLength: 4096 })], { numRuns: 15 })(

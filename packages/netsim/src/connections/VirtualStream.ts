@@ -72,7 +72,11 @@ class VirtualStream implements Stream {
   /** A frame for this stream arrived, in order. */
   public handleFrame(kind: 'data' | 'fin' | 'reset', data: Uint8Array): void {
     if (kind === 'reset') {
-      this.fail(new baseErrors.ErrorStreamClosed('Peer reset the stream'));
+      this.fail(
+        new baseErrors.ErrorStreamReset('The peer reset the stream', {
+          data: { direction: 'read', reason: 'unspecified' },
+        }),
+      );
       return;
     }
     if (this.readDone) return;

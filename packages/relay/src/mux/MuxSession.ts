@@ -161,14 +161,19 @@ class MuxStream implements Stream {
   /** The peer aborted its direction: our reads fail. */
   public receiveReset(reason: string): void {
     if (this.readEnded || this.readError != null) return;
-    this.failRead(new baseErrors.ErrorStreamClosed(`Peer reset stream ${this.id}: ${reason}`));
+    this.failRead(
+      new baseErrors.ErrorStreamReset(`Peer reset stream ${this.id}: ${reason}`, {
+        data: { direction: 'read', reason },
+      }),
+    );
   }
 
   /** The peer reads no more: our writes fail. */
   public receiveStop(reason: string): void {
     if (this.writeEnded || this.writeError != null) return;
-    this.writeError = new baseErrors.ErrorStreamClosed(
+    this.writeError = new baseErrors.ErrorStreamReset(
       `Peer stopped reading stream ${this.id}: ${reason}`,
+      { data: { direction: 'write', reason } },
     );
     this.writeController?.error(this.writeError);
     this.wakeWrite();
