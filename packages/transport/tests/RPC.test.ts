@@ -1,6 +1,6 @@
 import { describe, test, expect, afterEach } from '@jest/globals';
 import { test as testProp, fc } from '@fast-check/jest';
-import { startNode, engines } from './utils.js';
+import { startNode, engines, logger as testLogger } from './utils.js';
 import type { TestNode } from './utils.js';
 import { ErrorRPCRemote } from '../src/errors.js';
 
@@ -85,7 +85,7 @@ describe.each(engines)('RPC over connections, hostile input (%s engine)', (engin
     const nb = await startNode({ engine });
     b = nb;
     await nb.manager.stop();
-    const manager = new NodeConnectionManager({ transport: nb.transport });
+    const manager = new NodeConnectionManager({ transport: nb.transport, logger: testLogger });
     await manager.start({ handlers });
     nb.manager = manager;
     const nc = await na.manager.connect(nb.transport.nodeId, nb.transport.localAddresses);
@@ -131,6 +131,33 @@ describe.each(engines)('RPC over connections, hostile input (%s engine)', (engin
     expect(Date.now() - t0).toBeLessThan(10_000);
     // The connection is still good for other calls.
     expect(await na.manager.ping(nb.transport.nodeId)).toBeGreaterThanOrEqual(0);
+  });
+
+  test('a handler answering a caller that already left fails quietly, never as an unhandled rejection', async () => {
+    const { RawHandler } = await import('@matrixai/rpc');
+    const unhandled: Array<unknown> = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    let answered!: () => void;
+    const done = new Promise<void>((r) => (answered = r));
+    class Late extends RawHandler {
+      public handle = async (): Promise<any> => {
+        // The caller cancels meanwhile: the leading message below meets its STOP_SENDING.
+        await new Promise((r) => setTimeout(r, 300));
+        setTimeout(answered, 500);
+        return [{ late: true }, new ReadableStream({ start: (c) => c.close() })];
+      };
+    }
+    try {
+      const { nc } = await pairWithHandlers({ late: new Late({}) });
+      const s = await nc.rpc.raw('late', {});
+      s.cancel(new Error('the caller left'));
+      await done;
+      expect(unhandled).toEqual([]);
+      expect(await nc.rpc.unary('late', {}).catch(() => 'failed')).toBeDefined();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   testProp.prop([fc.uint8Array({ maxLength: 4096 })], { numRuns: 15 })(
