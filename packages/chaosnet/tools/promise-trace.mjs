@@ -1,10 +1,10 @@
 // Diagnostic preload for agents (slow: a stack per promise): records where every promise is made and,
 // on an unhandled rejection, prints that place before the process exits, so a crash that shows only
 // the rejection's reason can be traced to the promise nobody handled. Use:
-//   NODE_OPTIONS="--require $PWD/packages/chaosnet/tools/promise-trace.cjs" \
+//   NODE_OPTIONS="--import $PWD/packages/chaosnet/tools/promise-trace.mjs" \
 //     node packages/chaosnet/dist/bin/chaos.js --lab netns --scenario ...
 // (agents inherit the environment; the crash violation's stderr then ends with PROMISE CREATED AT).
-const asyncHooks = require('node:async_hooks');
+import asyncHooks from 'node:async_hooks';
 
 const made = new WeakMap();
 asyncHooks
