@@ -55,7 +55,7 @@ async function pair(engine: 'main' | 'worker') {
   const s = await c.openStream();
   const w = s.writable.getWriter();
   await w.write(new Uint8Array([1, 2, 3]));
-  return { s, w, peer: await accepted };
+  return { c, s, w, peer: await accepted };
 }
 
 describe.each(engines)('a peer ending a stream abruptly (%s engine)', (engine) => {
@@ -89,5 +89,21 @@ describe.each(engines)('a peer ending a stream abruptly (%s engine)', (engine) =
       direction: 'write',
       code: streamCodes.cancelled,
     });
+  });
+});
+
+describe.each(engines)('a connection closed under open streams (%s engine)', (engine) => {
+  test('their pending reads fail with a typed error, never null', async () => {
+    const { c, s } = await pair(engine);
+    const read = s.readable
+      .getReader()
+      .read()
+      .then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+    await c.close();
+    const e = await read;
+    expect(e).toBeInstanceOf(Error);
   });
 });
