@@ -195,16 +195,22 @@ describe('connect: signalling does not wait for a direct dial that cannot work',
     t0 = direct.w.network.clock.wallTime();
     const d = await direct.a.nn.connect(direct.b.nn.nodeIdEncoded, undefined, { timer: 15_000 });
     expect(d.path).toBe('direct');
-    // The signal went out beside the dial; the dial connected first, so no punch ran on our side,
-    // and b, which had a's connection when the signal came, says its punch was not needed.
+    // The signal went out beside the dial; the dial connected first, so no punch ran on our side.
+    // The connected dial cancels the signal (an aborted call ends its stream); a signal that still
+    // reaches b finds a's connection there, and b says its punch was not needed. Either way b
+    // never punches.
     const ours = recordsAbout(direct.a.nn.status().audit, direct.b.nn.nodeIdEncoded, t0);
-    expect(ours.filter((x) => x.kind === 'signal')).toHaveLength(1);
+    const signals = ours.filter((x) => x.kind === 'signal');
+    expect(signals).toHaveLength(1);
+    expect(['ok', 'cancelled']).toContain(signals[0].outcome);
     expect(ours.filter((x) => x.kind === 'punch')).toEqual([]);
     const theirs = recordsAbout(direct.b.nn.status().audit, direct.a.nn.nodeIdEncoded, t0);
-    expect(theirs.find((x) => x.kind === 'punch')).toMatchObject({
-      outcome: 'cancelled',
-      detail: expect.stringMatching(/^not needed: connection \S+ \(their dial\) was already up$/),
-    });
+    for (const p of theirs.filter((x) => x.kind === 'punch')) {
+      expect(p).toMatchObject({
+        outcome: 'cancelled',
+        detail: expect.stringMatching(/^not needed: connection \S+ \(their dial\) was already up$/),
+      });
+    }
     const onB = direct.b.nn
       .status()
       .connections.find((c) => c.nodeId === direct.a.nn.nodeIdEncoded);
