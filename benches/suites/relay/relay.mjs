@@ -1,15 +1,19 @@
 // Relayed throughput on loopback, in one run: A (this process) sends BENCH_RELAY_BYTES (256 MB) on one
-// stream to B, first directly over our QUIC transport, then through relay R (end-to-end TLS 1.3 and the
-// mux inside a circuit of raw RPC streams). B and R are forked children, so A, R and B are three processes
-// on this 2-core machine (the relay's two QUIC hops and B share the second core). The ratio relayed /
+// stream to B, first directly over our QUIC transport, then through relay R by its datagram circuit (one
+// QUIC connection A-B end to end, R forwards packets between two UDP ports: the default), then by its
+// stream circuit (end-to-end TLS 1.3 and the mux inside a circuit of raw RPC streams: the fallback). B and
+// R are forked children, so A, R and B are three processes on this 2-core machine. The ratio relayed /
 // direct is the issue's figure (target 0.7). Writes benches/results/relay.json.
 import { fileURLToPath } from 'node:url';
+import { TransformStream } from 'node:stream/web';
 import Logger, { LogLevel } from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import {
   QUICTransport,
   NodeConnectionManager,
   RealClock,
+  RawHandler,
+  UDPDatagramPort,
   addresses,
 } from '@node-network/transport';
 import { RelayService, tunnelIdentityOf } from '@node-network/relay';
@@ -36,9 +40,17 @@ async function node({ onInbound } = {}) {
       network: 'testnet',
     }),
     onInbound: onInbound ?? (() => {}),
+    bindPort: ({ host, port }) =>
+      UDPDatagramPort.bind({
+        host,
+        port,
+        recvBufferSize: 4 * 2 ** 20,
+        sendBufferSize: 4 * 2 ** 20,
+      }),
     logger,
   });
-  await manager.start({ handlers: relay.handlers() });
+  manager.inboundAdapter = (c) => relay.datagram.matchInbound(c);
+  await manager.start({ handlers: { ...relay.handlers(), benchCount: new CountHandler({}) } });
   const tunnelIdentity = tunnelIdentityOf({
     privateKey: keyPair.privateKey,
     certificateChain: transport.certificateChainDER,
@@ -53,6 +65,15 @@ async function node({ onInbound } = {}) {
       nodeId: identity.encodeNodeId(transport.nodeId),
       port: transport.localAddresses[0].port,
     },
+  };
+}
+
+/** `benchCount` (a raw RPC stream): reads all, answers the count (a datagram circuit's QUIC connection is RPC-served). */
+class CountHandler extends RawHandler {
+  handle = async (input) => {
+    const out = new TransformStream();
+    void countAndAnswer({ readable: input[1], writable: out.writable }).catch(() => {});
+    return [{}, out.readable];
   };
 }
 
@@ -179,10 +200,18 @@ export async function run() {
     );
     const directResult = await timed(await direct.openStream(), [r, b]);
     await direct.close();
-    // Relayed: A -> R -> B.
     const toR = await a.manager.connect(identity.decodeNodeId(ri.nodeId), [
       addresses.toAddress('127.0.0.1', ri.port),
     ]);
+    // Relayed by the datagram circuit: A -> R's UDP port -> B, one QUIC connection end to end.
+    const viaDatagrams = await a.relay.dialDatagram(toR, identity.decodeNodeId(bi.nodeId));
+    const dnc = a.manager.adoptDialled(viaDatagrams, 'relayed');
+    const datagramResult = await timed(await dnc.rpc.raw('benchCount', {}, { timer: 600_000 }), [
+      r,
+      b,
+    ]);
+    await viaDatagrams.close();
+    // Relayed by the stream circuit: A -> R -> B, TLS over two QUIC streams.
     const relayed = await a.relay.dial(toR, identity.decodeNodeId(bi.nodeId));
     const relayedResult = await timed(await relayed.openStream(), [r, b]);
     await relayed.close();
@@ -192,23 +221,26 @@ export async function run() {
     const overHttp = await a.relay.dial(toR, identity.decodeNodeId(wi.nodeId));
     const httpResult = await timed(await overHttp.openStream(), [r, b]);
     await overHttp.close();
-    const ratio = +(relayedResult.mbPerS / directResult.mbPerS).toFixed(2);
+    const ratio = +(datagramResult.mbPerS / directResult.mbPerS).toFixed(2);
+    const streamRatio = +(relayedResult.mbPerS / directResult.mbPerS).toFixed(2);
     const httpRatio = +(httpResult.mbPerS / relayedResult.mbPerS).toFixed(2);
     console.log(
       `HTTP relay (WebSocket leg) ${httpResult.mbPerS} MB/s: ${httpRatio} of the QUIC relay in this run`,
     );
     console.log(
-      `direct ${directResult.mbPerS} MB/s, relayed ${relayedResult.mbPerS} MB/s (${BYTES / MB} MB, one stream): ratio ${ratio}`,
+      `direct ${directResult.mbPerS} MB/s, relayed (datagram circuit) ${datagramResult.mbPerS} MB/s: ratio ${ratio}; relayed (stream circuit) ${relayedResult.mbPerS} MB/s: ratio ${streamRatio} (${BYTES / MB} MB, one stream)`,
     );
     console.log(
-      `CPU ms/MB (A+R+B): direct ${directResult.cpuMsPerMBTotal}, relayed ${relayedResult.cpuMsPerMBTotal}; cores busy: direct ${directResult.coresBusy}, relayed ${relayedResult.coresBusy}`,
+      `CPU ms/MB (A+R+B): direct ${directResult.cpuMsPerMBTotal}, datagram circuit ${datagramResult.cpuMsPerMBTotal} (R ${datagramResult.cpuMsPerMB.r}), stream circuit ${relayedResult.cpuMsPerMBTotal}; cores busy: direct ${directResult.coresBusy}, datagram ${datagramResult.coresBusy}, stream ${relayedResult.coresBusy}`,
     );
     console.log(
       `wrote ${writeResults('relay', {
         bytes: BYTES,
         direct: directResult,
-        relayed: relayedResult,
+        datagramRelayed: datagramResult,
         ratio,
+        relayed: relayedResult,
+        streamRatio,
         httpRelayed: httpResult,
         httpRatio,
       })}`,

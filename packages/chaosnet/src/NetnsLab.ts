@@ -283,7 +283,8 @@ class NetnsLab implements ChaosLab {
       node.up = false;
       node.incarnation++;
       node.proc = undefined;
-      const tail = proc.stderr.trim().split('\n').slice(-12).join('\n');
+      // 40 lines: an unhandled error prints its own stack, then its cause's; both name the culprit.
+      const tail = proc.stderr.trim().split('\n').slice(-40).join('\n');
       this.onCrash?.(
         node,
         `exited by itself (${code ?? signal})${tail !== '' ? `; its stderr ends:\n${tail}` : ''}`,

@@ -10,7 +10,7 @@ function formatTable(report: MatrixReport): string {
     p.a,
     p.b,
     p.connected ? 'yes' : 'no',
-    p.path ?? '-',
+    p.path == null ? '-' : p.circuit != null ? `${p.path} (${p.circuit})` : p.path,
     p.connectMs == null ? '-' : p.connectMs.toFixed(0),
     p.error ?? '',
   ]);

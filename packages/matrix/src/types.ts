@@ -14,6 +14,8 @@ type PairResult = {
   b: Kind;
   connected: boolean;
   path: Path | null;
+  /** Relayed pairs: `datagram` (the relay forwards one end-to-end QUIC connection) or `stream` (TLS over RPC streams). */
+  circuit?: 'datagram' | 'stream';
   connectMs: number | null;
   error: string | null;
 };

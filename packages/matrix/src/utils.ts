@@ -29,7 +29,18 @@ async function tryConnect(
 ): Promise<Omit<PairResult, 'a' | 'b'>> {
   try {
     const r = await from.connect(nodeId, addresses, { timer: timeoutMs });
-    return { connected: true, path: r.path, connectMs: r.durationMs, error: null };
+    // A relayed pair says how the relay carries it (datagram forwarding or the stream fallback).
+    const circuit =
+      r.path === 'relayed'
+        ? from.status().connections.find((c) => c.nodeId === nodeId)?.circuit
+        : undefined;
+    return {
+      connected: true,
+      path: r.path,
+      ...(circuit != null ? { circuit } : {}),
+      connectMs: r.durationMs,
+      error: null,
+    };
   } catch (e) {
     return { connected: false, path: null, connectMs: null, error: errorText(e) };
   }

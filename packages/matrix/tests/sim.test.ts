@@ -13,6 +13,12 @@ describe('connectivity matrix on netsim', () => {
         pair: `${p.a}/${p.b}`,
         path: expectedPath(p.a, p.b),
       });
+      // The lab's relay is public: every relayed pair runs on a datagram circuit, none fell back.
+      if (p.path === 'relayed')
+        expect({ pair: `${p.a}/${p.b}`, circuit: p.circuit }).toEqual({
+          pair: `${p.a}/${p.b}`,
+          circuit: 'datagram',
+        });
       if (p.connected) {
         expect(p.connectMs).toBeGreaterThan(0);
         expect(p.error).toBeNull();

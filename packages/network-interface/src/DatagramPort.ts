@@ -20,6 +20,12 @@ interface DatagramPort {
    */
   send(data: Uint8Array, to: Address): Promise<void>;
   /**
+   * Optional: sends one datagram without telling when or whether it went
+   * (no promise per datagram: a forwarding hot path). A datagram that cannot
+   * be sent is lost, as on the network; `onError` hears why.
+   */
+  post?(data: Uint8Array, to: Address, onError?: (e: Error) => void): void;
+  /**
    * Registers a receiver. Every registered receiver sees every datagram that
    * arrives while it is registered. `data` belongs to the receiver.
    */

@@ -40,6 +40,7 @@ import {
   NodeConnectionManager,
   RealClock,
   UDPDatagramPort,
+  transportConfigDefault,
   addresses as addressUtils,
   events as transportEvents,
   isRelayed,
@@ -436,6 +437,17 @@ class NodeNetwork {
               }),
             ),
           })),
+        // A circuit port forwards a QUIC connection's bursts: the QUIC socket's buffer sizes.
+        bindPort:
+          options.bindDatagramPort ??
+          (({ host, port }) =>
+            UDPDatagramPort.bind({
+              host,
+              port,
+              recvBufferSize: transportConfigDefault.socketBufferSize,
+              sendBufferSize: transportConfigDefault.socketBufferSize,
+            })),
+        randomBytes: this.randomBytes,
         config: options.relay,
         logger: this.logger.getChild('NodeRelay'),
       });
@@ -682,7 +694,7 @@ class NodeNetwork {
       this.onGraphDecision,
     );
     this.unsubscribeInbound?.();
-    this.relay?.stop();
+    await this.relay?.stop();
     await this.httpRelay?.stop();
     await this.natProbeService.stop();
     await this.connectionManager.stop();
@@ -1768,7 +1780,13 @@ class NodeNetwork {
         initiator: c.initiator,
         path: this.pathOf(c),
         ...(isRelayed(c)
-          ? { relay: identity.encodeNodeId((c as unknown as { relay: NodeId }).relay) }
+          ? {
+              relay: identity.encodeNodeId((c as unknown as { relay: NodeId }).relay),
+              circuit:
+                (c as { circuit?: string }).circuit === 'datagram'
+                  ? ('datagram' as const)
+                  : ('stream' as const),
+            }
           : {}),
         localAddress: addressUtils.formatAddress(c.localAddress),
         remoteAddress: addressUtils.formatAddress(c.remoteAddress),

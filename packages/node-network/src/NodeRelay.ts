@@ -2,7 +2,7 @@ import type { Clock, NodeId } from '@node-network/network-interface';
 import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
 import type { AuditRecord, NodeConnection, ServerManifest } from '@node-network/transport';
 import type { NodeConnectionManager } from '@node-network/transport';
-import type { RelayConfig, RelayedConnection, TunnelIdentity } from '@node-network/relay';
+import type { BindPort, RelayConfig, TunnelIdentity } from '@node-network/relay';
 import type { signal } from '@node-network/signalling';
 import type NodeSignalling from './NodeSignalling.js';
 import type { Connection } from '@node-network/network-interface';
@@ -20,6 +20,8 @@ type NodeRelayConfig = Partial<RelayConfig> & {
   attempts: number;
   /** Limit of one attempt (connecting to the relay, the circuit, the end-to-end handshake), ms. */
   attemptTimeoutTime: number;
+  /** Limit of the datagram circuit within an attempt, ms; past it the stream circuit is tried. */
+  datagramAttemptTimeoutTime: number;
   /** Relays we name in our signal answers (our longest-held direct outbound connections). */
   advertise: number;
   /** While a connection is relayed, try signalling and punching for a direct path this often, ms (0: never). */
@@ -35,6 +37,7 @@ type NodeRelayConfig = Partial<RelayConfig> & {
 const nodeRelayConfigDefault: NodeRelayConfig = {
   attempts: 6,
   attemptTimeoutTime: 8_000,
+  datagramAttemptTimeoutTime: 4_000,
   advertise: 4,
   upgradeInterval: 30_000,
   upgradeAttempts: 4,
@@ -89,6 +92,8 @@ class NodeRelay {
     audit,
     reconnect = async () => {},
     known = () => [],
+    bindPort,
+    randomBytes,
     config = {},
     logger,
   }: {
@@ -102,6 +107,9 @@ class NodeRelay {
     audit: (r: Omit<AuditRecord, 'time'>) => void;
     reconnect?: (target: NodeId) => Promise<unknown>;
     known?: () => Array<signal.RelayHint>;
+    /** Binds the UDP ports of the datagram circuits we relay (without it: stream circuits only). */
+    bindPort?: BindPort;
+    randomBytes?: (n: number) => Uint8Array;
     config?: Partial<NodeRelayConfig>;
     logger?: Logger;
   }) {
@@ -139,8 +147,12 @@ class NodeRelay {
       config: this.config,
       audit,
       onInbound: (c) => this.manager.adoptDialled(c, 'relayed', 'inbound'),
+      bindPort,
+      randomBytes,
       logger: this.logger.getChild('RelayService'),
     });
+    // QUIC connections that came through a datagram circuit we bound for are relayed ones.
+    manager.inboundAdapter = (c) => this.service.datagram.matchInbound(c);
   }
 
   /** Makes the tunnel's identity (after the transport started: its certificate is the tunnel's). */
@@ -169,12 +181,13 @@ class NodeRelay {
     });
   }
 
-  public stop(): void {
+  public async stop(): Promise<void> {
     this.stopped = true;
     this.refreshTimer?.cancel();
     this.refreshAbort.abort(new baseErrors.ErrorCancelled('Relaying stopped'));
     for (const u of this.upgrades.values()) u.cancel();
     this.upgrades.clear();
+    await this.service.stop();
   }
 
   /** The RPC methods of relaying (`relayConnect`, `relayAccept`). */
@@ -326,6 +339,7 @@ class NodeRelay {
       if ((left != null && left <= 0) || ctx.signal?.aborted) break;
       const timer = Math.min(left ?? Infinity, this.config.attemptTimeoutTime);
       const relayText = identity.encodeNodeId(hint.nodeId);
+      const tStart = this.clock.now();
       try {
         const relayNc =
           this.manager.getConnection(hint.nodeId) ??
@@ -336,8 +350,8 @@ class NodeRelay {
             ),
             { timer, signal: ctx.signal },
           ));
-        const relayed = await this.service.dial(relayNc, target, {
-          timer: Math.max(1, timer - (this.clock.now() - t0)),
+        const relayed = await this.circuit(relayNc, target, relayText, {
+          timer: Math.max(1, timer - (this.clock.now() - tStart)),
           signal: ctx.signal,
         });
         const nc = this.manager.adoptDialled(relayed, 'relayed');
@@ -361,11 +375,48 @@ class NodeRelay {
   }
 
   /**
+   * One circuit through `relayNc` to `target`: a datagram circuit first (one
+   * QUIC connection end to end, the relay forwards packets: the bulk path),
+   * else, saying why in the audit, the stream circuit (TLS over the relay's
+   * RPC streams: works wherever the relay is reachable at all, also over
+   * WebSocket and from behind the relay's NAT).
+   */
+  protected async circuit(
+    relayNc: NodeConnection,
+    target: NodeId,
+    relayText: string,
+    ctx: { timer: number; signal?: AbortSignal },
+  ): Promise<Connection & { relay: NodeId }> {
+    const t0 = this.clock.now();
+    if (this.config.datagram !== false && !isWebSocket(relayNc.connection)) {
+      try {
+        return await this.service.dialDatagram(relayNc, target, {
+          timer: Math.min(ctx.timer, this.config.datagramAttemptTimeoutTime),
+          signal: ctx.signal,
+        });
+      } catch (e) {
+        if (ctx.signal?.aborted) throw e;
+        this.audit({
+          kind: 'relay',
+          nodeId: identity.encodeNodeId(target),
+          outcome: e instanceof baseErrors.ErrorTimeout ? 'timeout' : 'failed',
+          error: { name: (e as Error).name, message: (e as Error).message },
+          detail: `no datagram circuit through ${relayText}; trying its stream circuit`,
+        });
+      }
+    }
+    return this.service.dial(relayNc, target, {
+      timer: Math.max(1, ctx.timer - (this.clock.now() - t0)),
+      signal: ctx.signal,
+    });
+  }
+
+  /**
    * When the relay under a connection we made breaks (it died, or went
    * silent past the tunnel's idle timeout), connect again by every path:
    * direct, punched, or another relay. Not after a graceful close or an upgrade.
    */
-  protected watchCircuit(target: NodeId, relayed: RelayedConnection): void {
+  protected watchCircuit(target: NodeId, relayed: Connection & { relay: NodeId }): void {
     relayed.onClose((reason) => {
       if (this.stopped || reason == null || !(reason instanceof baseErrors.ErrorConnectionClosed)) {
         return;
@@ -394,7 +445,11 @@ class NodeRelay {
   }
 
   /** While `relayed` lives, try for a punched path now and then (it replaces the relayed one). */
-  protected scheduleUpgrade(target: NodeId, relayed: RelayedConnection, attempt = 1): void {
+  protected scheduleUpgrade(
+    target: NodeId,
+    relayed: Connection & { relay: NodeId },
+    attempt = 1,
+  ): void {
     const k = identity.encodeNodeId(target);
     if (
       this.stopped ||

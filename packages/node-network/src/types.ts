@@ -25,6 +25,12 @@ type ConnectionStatus = {
   path: 'direct' | 'punched' | 'relayed' | 'http-relay';
   /** The relay in the middle (relayed connections). */
   relay?: string;
+  /**
+   * How the relay carries it (relayed connections): `datagram`, one QUIC
+   * connection end to end whose packets the relay forwards; `stream`, TLS
+   * over the relay's RPC streams.
+   */
+  circuit?: 'datagram' | 'stream';
   localAddress: string;
   remoteAddress: string;
 };

@@ -10,14 +10,19 @@ import type { NodeConnectionManager } from '@node-network/transport';
 import type { MuxConfig } from './mux/MuxSession.js';
 import type { TunnelIdentity } from './tunnel.js';
 import type { RelayQuotas } from './quotas.js';
+import type { BindPort, DatagramRelayConfig } from './datagram/DatagramRelay.js';
+import type DatagramRelayedConnection from './datagram/DatagramRelayedConnection.js';
+import nodeCrypto from 'node:crypto';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { RawHandler, isWebSocket, errors as transportErrors } from '@node-network/transport';
 import RelayedConnection from './RelayedConnection.js';
 import { openTunnel } from './tunnel.js';
+import DatagramRelay, { datagramRelayConfigDefault } from './datagram/DatagramRelay.js';
 import { ByteRate, relayQuotasDefault } from './quotas.js';
 import * as errors from './errors.js';
+import { nodeIdParam } from './params.js';
 
 type RelayConfig = {
   /** Relay for others (quotas apply). */
@@ -29,7 +34,7 @@ type RelayConfig = {
   mux: Partial<MuxConfig>;
   /** Limit of one circuit's setup (relay request, target's answer, TLS handshake), ms. */
   setupTimeoutTime: number;
-};
+} & DatagramRelayConfig;
 
 const relayConfigDefault: RelayConfig = {
   serve: true,
@@ -37,27 +42,18 @@ const relayConfigDefault: RelayConfig = {
   quotas: relayQuotasDefault,
   mux: {},
   setupTimeoutTime: 10_000,
+  ...datagramRelayConfigDefault,
 };
 
 type Circuit = {
   id: number;
+  /** `stream`: TLS over two RPC raw streams; `datagram`: QUIC packets forwarded on two UDP ports. */
+  mode: 'stream' | 'datagram';
   source: string;
   target: string;
   bytes: number;
   opened: number;
 };
-
-function nodeIdParam(input: unknown, field: string, method: string): NodeId {
-  const text = (input as Record<string, unknown> | undefined)?.[field];
-  if (typeof text !== 'string' || text.length > 100) {
-    throw new errors.ErrorRelayRequestInvalid(`${method} needs a NodeId string in ${field}`);
-  }
-  try {
-    return identity.decodeNodeId(text);
-  } catch (e) {
-    throw new errors.ErrorRelayRequestInvalid(`${method}: ${(e as Error).message}`, { cause: e });
-  }
-}
 
 /**
  * Every node can relay. As a relay, `relayConnect` (a raw RPC stream from
@@ -80,6 +76,8 @@ class RelayService {
   protected circuits = new Map<number, Circuit>();
   protected nextCircuit = 0;
   protected stats = { relayed: 0, refused: 0, bytes: 0 };
+  /** Datagram circuits (the bulk path): `dialDatagram`, `matchInbound`, `relayAllocate` / `relayBind`. */
+  public readonly datagram: DatagramRelay;
 
   public constructor({
     manager,
@@ -88,6 +86,9 @@ class RelayService {
     config = {},
     audit = () => {},
     onInbound = () => {},
+    bindPort,
+    randomBytes = (n) => new Uint8Array(nodeCrypto.randomBytes(n)),
+    alterDatagram,
     logger,
   }: {
     manager: NodeConnectionManager;
@@ -96,6 +97,11 @@ class RelayService {
     config?: Partial<RelayConfig>;
     audit?: (r: Omit<AuditRecord, 'time'>) => void;
     onInbound?: (c: RelayedConnection) => void;
+    /** Binds a datagram circuit's ports; without it we serve stream circuits only. */
+    bindPort?: BindPort;
+    randomBytes?: (n: number) => Uint8Array;
+    /** Tests: what a datagram circuit forwards of each datagram (a hostile relay alters or drops). */
+    alterDatagram?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
     logger?: Logger;
   }) {
     this.manager = manager;
@@ -109,13 +115,89 @@ class RelayService {
     this.auditSink = audit;
     this.onInbound = onInbound;
     this.logger = logger ?? new Logger(this.constructor.name);
+    this.datagram = new DatagramRelay({
+      manager,
+      clock,
+      bindPort,
+      randomBytes,
+      config: this.config,
+      audit: (r) => this.audit(r),
+      alter: alterDatagram,
+      logger: this.logger.getChild('DatagramRelay'),
+      ledger: {
+        admit: (params, source) =>
+          this.admit(
+            params,
+            source,
+            'relayAllocate',
+            this.datagram.serving
+              ? undefined
+              : new errors.ErrorRelayDatagramUnavailable('This node serves no datagram circuits'),
+          ),
+        open: (source, target, mode) => {
+          const circuit: Circuit = {
+            id: ++this.nextCircuit,
+            mode,
+            source,
+            target,
+            bytes: 0,
+            opened: this.clock.wallTime(),
+          };
+          this.circuits.set(circuit.id, circuit);
+          this.stats.relayed++;
+          return circuit;
+        },
+        close: (id, bytes, why) => {
+          const circuit = this.circuits.get(id);
+          if (circuit == null || !this.circuits.delete(id)) return;
+          this.stats.bytes += bytes;
+          this.audit({
+            kind: 'relay',
+            nodeId: circuit.source,
+            outcome: why == null ? 'ok' : 'failed',
+            error: why != null ? { name: why.name, message: why.message } : undefined,
+            detail: `datagram circuit ${id} ${circuit.source} -> ${circuit.target} closed after ${bytes} bytes`,
+          });
+        },
+        refuse: (e, source) => this.refuse(e, source, 'datagram'),
+        limits: () => ({
+          maxBytes: this.config.quotas.maxCircuitBytes,
+          rate: this.config.quotas.maxCircuitRate,
+        }),
+      },
+    });
   }
 
-  /** The RPC methods to serve: `relayConnect` (as a relay) and `relayAccept` (as a target). */
+  /**
+   * A connects to `target` through `relay`'s datagram circuit (one QUIC
+   * connection end to end; see `DatagramRelay`). Rejects with
+   * `ErrorRelayDatagramUnavailable` where the relay has none to give.
+   */
+  public dialDatagram(
+    relay: NodeConnection,
+    target: NodeId,
+    ctx: Partial<ContextTimedInput> = {},
+  ): Promise<DatagramRelayedConnection> {
+    const timer = typeof ctx.timer === 'number' ? ctx.timer : this.config.setupTimeoutTime;
+    return this.datagram.dial(relay, target, { signal: ctx.signal, timer });
+  }
+
+  /** Closes the datagram circuits through us (stream circuits end with the RPC server). */
+  public async stop(): Promise<void> {
+    await this.datagram.stop();
+  }
+
+  /**
+   * The RPC methods to serve: `relayConnect` (as a relay) and `relayAccept`
+   * (as a target) of stream circuits; `relayAllocate` and `relayBind` of
+   * datagram circuits.
+   */
   public handlers(): ServerManifest {
     return {
       relayConnect: rawHandler(this.handleConnect.bind(this)),
       relayAccept: rawHandler(this.handleAccept.bind(this)),
+      // Served also when `datagram` is off: they refuse with a typed error (the caller falls back).
+      ...this.datagram.handlers(this.config.accept),
     };
   }
 
@@ -233,48 +315,13 @@ class RelayService {
     signal?: AbortSignal,
   ): Promise<[JSONValue, ReadableStream<Uint8Array>]> {
     const sourceText = String(meta?.remoteNodeId);
-    const refuse = (e: Error): never => {
-      this.stats.refused++;
-      this.audit({
-        kind: 'relay',
-        nodeId: sourceText,
-        outcome: 'failed',
-        error: { name: e.name, message: e.message },
-        detail: `refused a circuit for ${sourceText}: ${e.message}`,
-      });
-      throw e;
-    };
-    if (!this.config.serve) {
-      refuse(new errors.ErrorRelayRefused('This node does not relay'));
-    }
-    let target: NodeId;
-    try {
-      target = nodeIdParam(params, 'target', 'relayConnect');
-    } catch (e) {
-      return refuse(e as Error);
-    }
-    const targetText = identity.encodeNodeId(target);
-    if (targetText === sourceText)
-      refuse(new errors.ErrorRelayRequestInvalid('A circuit to itself'));
-    const q = this.config.quotas;
-    const live = [...this.circuits.values()];
-    if (live.length >= q.maxCircuits) {
-      refuse(new errors.ErrorRelayRefused(`Relay is full: ${q.maxCircuits} circuits`));
-    }
-    if (live.filter((c) => c.source === sourceText).length >= q.maxCircuitsPerPeer) {
-      refuse(
-        new errors.ErrorRelayRefused(
-          `${sourceText} already holds ${q.maxCircuitsPerPeer} circuits through this relay`,
-        ),
-      );
-    }
-    if (live.filter((c) => c.target === targetText).length >= q.maxCircuitsPerTarget) {
-      refuse(
-        new errors.ErrorRelayRefused(
-          `${targetText} already has ${q.maxCircuitsPerTarget} circuits through this relay`,
-        ),
-      );
-    }
+    const refuse = (e: Error): never => this.refuse(e, sourceText, 'stream');
+    const { target, targetText } = this.admit(
+      params,
+      sourceText,
+      'relayConnect',
+      this.config.serve ? undefined : new errors.ErrorRelayRefused('This node does not relay'),
+    );
     const toB = this.manager.getConnection(target);
     const fromConn = this.manager.getConnection(identity.decodeNodeId(sourceText))?.connection;
     if (toB == null) {
@@ -284,6 +331,7 @@ class RelayService {
     }
     const circuit: Circuit = {
       id: ++this.nextCircuit,
+      mode: 'stream',
       source: sourceText,
       target: targetText,
       bytes: 0,
@@ -498,6 +546,67 @@ class RelayService {
       },
       { highWaterMark: 0 },
     );
+  }
+
+  /**
+   * Checks a circuit request from `sourceText`: `off` (we serve no such
+   * circuits), its target, a circuit to itself, the quotas. Refuses (counted,
+   * audited, thrown) or returns the target.
+   */
+  protected admit(
+    params: unknown,
+    sourceText: string,
+    method: string,
+    off: Error | undefined,
+  ): { target: NodeId; targetText: string } {
+    const mode = method === 'relayConnect' ? 'stream' : 'datagram';
+    if (off != null) this.refuse(off, sourceText, mode);
+    let target: NodeId;
+    try {
+      target = nodeIdParam(params, 'target', method);
+    } catch (e) {
+      return this.refuse(e as Error, sourceText, mode);
+    }
+    const targetText = identity.encodeNodeId(target);
+    if (targetText === sourceText) {
+      this.refuse(new errors.ErrorRelayRequestInvalid('A circuit to itself'), sourceText, mode);
+    }
+    const refusal = this.refusal(sourceText, targetText);
+    if (refusal != null) this.refuse(refusal, sourceText, mode);
+    return { target, targetText };
+  }
+
+  /** Counts and audits a refused circuit request, and throws `e` (the caller's typed answer). */
+  protected refuse(e: Error, sourceText: string, mode: 'stream' | 'datagram'): never {
+    this.stats.refused++;
+    this.audit({
+      kind: 'relay',
+      nodeId: sourceText,
+      outcome: 'failed',
+      error: { name: e.name, message: e.message },
+      detail: `refused a ${mode === 'datagram' ? 'datagram ' : ''}circuit for ${sourceText}: ${e.message}`,
+    });
+    throw e;
+  }
+
+  /** Why a new circuit from `source` to `target` is refused now (a quota is full), or undefined. */
+  protected refusal(sourceText: string, targetText: string): Error | undefined {
+    const q = this.config.quotas;
+    const live = [...this.circuits.values()];
+    if (live.length >= q.maxCircuits) {
+      return new errors.ErrorRelayRefused(`Relay is full: ${q.maxCircuits} circuits`);
+    }
+    if (live.filter((c) => c.source === sourceText).length >= q.maxCircuitsPerPeer) {
+      return new errors.ErrorRelayRefused(
+        `${sourceText} already holds ${q.maxCircuitsPerPeer} circuits through this relay`,
+      );
+    }
+    if (live.filter((c) => c.target === targetText).length >= q.maxCircuitsPerTarget) {
+      return new errors.ErrorRelayRefused(
+        `${targetText} already has ${q.maxCircuitsPerTarget} circuits through this relay`,
+      );
+    }
+    return undefined;
   }
 
   /** When our connection to the relay closes, the relayed connection closes saying so. */

@@ -19,6 +19,14 @@ class ErrorRelayTargetUnreachable<T> extends ErrorRelayRefused<T> {
   static description = 'The relay is not connected to the target';
 }
 
+/**
+ * No datagram circuit is possible here: the relay serves none, or one of the
+ * legs is not UDP (WebSocket, another relay). The stream circuit remains.
+ */
+class ErrorRelayDatagramUnavailable<T> extends ErrorRelayRefused<T> {
+  static description = 'No datagram circuit through this relay';
+}
+
 /** A relay request is malformed (no or bad target). */
 class ErrorRelayRequestInvalid<T> extends baseErrors.ErrorCodec<T> {
   static description = 'Malformed relay request';
@@ -58,6 +66,7 @@ export {
   ErrorRelayRefused,
   ErrorRelayQuotaExceeded,
   ErrorRelayTargetUnreachable,
+  ErrorRelayDatagramUnavailable,
   ErrorRelayRequestInvalid,
   ErrorRelayTampered,
   ErrorRelayCircuitBroken,

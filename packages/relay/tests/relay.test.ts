@@ -4,7 +4,7 @@ import { errors as baseErrors } from '@node-network/network-interface';
 import RelayService from '../src/RelayService.js';
 import RelayedConnection from '../src/RelayedConnection.js';
 import * as errors from '../src/errors.js';
-import { startRelayNode, link, pattern, readAll, sleep } from './utils.js';
+import { relayNodes, link, pattern, readAll, sleep } from './utils.js';
 import type { RelayNode } from './utils.js';
 
 /** Echoes every stream on every inbound relayed connection of `n`. */
@@ -31,30 +31,7 @@ async function roundTrip(c: RelayedConnection, data: Uint8Array): Promise<Uint8A
 }
 
 describe('relay circuits over real QUIC on loopback', () => {
-  const nodes: Array<RelayNode> = [];
-  const start = async (...args: Parameters<typeof startRelayNode>) => {
-    const n = await startRelayNode(...args);
-    nodes.push(n);
-    return n;
-  };
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  });
-
-  /** A and B both connected to R (B dialled R, as a NATed node keeps its relays). */
-  async function triangle(
-    opts: {
-      r?: Parameters<typeof startRelayNode>[0];
-      b?: Parameters<typeof startRelayNode>[0];
-    } = {},
-  ) {
-    const r = await start(opts.r);
-    const a = await start();
-    const b = await start(opts.b);
-    const ar = await link(a, r);
-    await link(b, r);
-    return { a, b, r, ar };
-  }
+  const { start, triangle, forget } = relayNodes(afterEach);
 
   test('RPC runs unchanged on a relayed connection; both ends proved their NodeIds end to end', async () => {
     const { a, b, r, ar } = await triangle();
@@ -250,7 +227,7 @@ describe('relay circuits over real QUIC on loopback', () => {
     );
     await sleep(150);
     await r.stop();
-    nodes.splice(nodes.indexOf(r), 1);
+    forget(r);
     expect(await transfer).toBeInstanceOf(baseErrors.ErrorConnectionClosed);
     const reason = await closed;
     expect(reason).toBeInstanceOf(baseErrors.ErrorConnectionClosed);

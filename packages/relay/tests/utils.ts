@@ -3,7 +3,13 @@ import type { RelayConfig } from '../src/RelayService.js';
 import type RelayedConnection from '../src/RelayedConnection.js';
 import * as identity from '@node-network/network-identity';
 import Logger, { LogLevel } from '@matrixai/logger';
-import { QUICTransport, NodeConnectionManager, RealClock } from '@node-network/transport';
+import {
+  QUICTransport,
+  NodeConnectionManager,
+  RealClock,
+  RawHandler,
+  UDPDatagramPort,
+} from '@node-network/transport';
 import RelayService from '../src/RelayService.js';
 import { tunnelIdentityOf } from '../src/tunnel.js';
 
@@ -24,7 +30,12 @@ async function startRelayNode({
   config,
   Service = RelayService,
   adoptInbound = true,
+  alterDatagram,
+  quic = {},
 }: {
+  /** What the node's datagram circuits forward of each datagram (a hostile relay). */
+  alterDatagram?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
+  quic?: { maxIdleTimeout?: number; keepAliveIntervalTime?: number };
   host?: string;
   network?: identity.NetworkId;
   config?: Partial<RelayConfig>;
@@ -36,7 +47,7 @@ async function startRelayNode({
   const transport = new QUICTransport({
     keyPair,
     network,
-    config: { maxIdleTimeout: 10_000, keepAliveIntervalTime: 2_000 },
+    config: { maxIdleTimeout: 10_000, keepAliveIntervalTime: 2_000, ...quic },
     logger: logger.getChild('transport'),
   });
   await transport.start({ listen: [{ host, port: 0 }] });
@@ -55,19 +66,30 @@ async function startRelayNode({
       inbound.push(c);
       if (adoptInbound) manager.adoptDialled(c, 'relayed', 'inbound');
     },
+    bindPort: ({ host, port }) => UDPDatagramPort.bind({ host, port }),
+    alterDatagram,
     logger: logger.getChild('relay'),
   });
-  await manager.start({ handlers: relay.handlers() });
+  manager.inboundAdapter = (c) => relay.datagram.matchInbound(c);
+  await manager.start({ handlers: { ...relay.handlers(), echoRaw: new EchoRaw({}) } });
   return {
     transport,
     manager,
     relay,
     inbound,
     stop: async () => {
+      await relay.stop();
       await manager.stop();
       await transport.stop();
     },
   };
+}
+
+/** `echoRaw`: a raw RPC stream that sends back what it reads. */
+class EchoRaw extends RawHandler {
+  public handle = async (
+    input: [unknown, ReadableStream<Uint8Array>],
+  ): Promise<[{}, ReadableStream<Uint8Array>]> => [{}, input[1]];
 }
 
 /** Connects `from` to `to` directly (loopback). */
@@ -95,5 +117,38 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export { startRelayNode, link, pattern, readAll, sleep, logger };
+/**
+ * Nodes for one describe block: `start` makes one (stopped after each test),
+ * `triangle` makes R, A and B with A and B connected to R (B dialled R, as a
+ * NATed node keeps its relays).
+ */
+function relayNodes(afterEach: (f: () => Promise<void>) => void) {
+  const nodes: Array<RelayNode> = [];
+  const start = async (...args: Parameters<typeof startRelayNode>) => {
+    const n = await startRelayNode(...args);
+    nodes.push(n);
+    return n;
+  };
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+  const triangle = async (
+    opts: {
+      r?: Parameters<typeof startRelayNode>[0];
+      b?: Parameters<typeof startRelayNode>[0];
+    } = {},
+  ) => {
+    const r = await start(opts.r);
+    const a = await start();
+    const b = await start(opts.b);
+    const ar = await link(a, r);
+    await link(b, r);
+    return { a, b, r, ar };
+  };
+  /** Forgets `n` (the test stopped it). */
+  const forget = (n: RelayNode) => void nodes.splice(nodes.indexOf(n), 1);
+  return { start, triangle, forget };
+}
+
+export { startRelayNode, relayNodes, link, pattern, readAll, sleep, logger };
 export type { RelayNode };

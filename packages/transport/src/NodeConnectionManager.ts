@@ -114,6 +114,13 @@ class NodeConnectionManager {
     });
   }
 
+  /**
+   * Sees each inbound transport connection before it is adopted and may
+   * return the connection to adopt instead (a relay's datagram circuit wraps
+   * the ones that came through it as relayed); undefined keeps it as it is.
+   */
+  public inboundAdapter?: (c: Connection) => Connection | undefined;
+
   /** `handlers` are the RPC methods this node serves beyond `ping` and `observedAddress`. */
   public async start({ handlers = {} }: { handlers?: ServerManifest } = {}): Promise<void> {
     await this.rpcEndpoint.start({
@@ -123,14 +130,16 @@ class NodeConnectionManager {
         ...handlers,
       },
     });
-    this.unsubscribeInbound = this.transport.onConnection((c) => {
+    this.unsubscribeInbound = this.transport.onConnection((raw) => {
+      // A connection through a relay's datagram circuit arrives like a direct one: its adapter says so.
+      const c = this.inboundAdapter?.(raw) ?? raw;
       this.audit({
         kind: 'connection-open',
         direction: 'inbound',
         nodeId: identity.encodeNodeId(c.remoteNodeId),
         address: formatAddress(c.remoteAddress),
         connectionId: c.id,
-        path: 'direct',
+        path: isRelayed(c) ? 'relayed' : 'direct',
       });
       this.adopt(c);
     });

@@ -63,16 +63,23 @@ class UDPDatagramPort implements DatagramPort {
   protected socket: dgram.Socket;
   protected handlers = new DatagramHandlers();
   protected _closed = false;
+  protected senders = new Map<string, Address>();
 
   protected constructor(socket: dgram.Socket, localAddress: Address) {
     this.socket = socket;
     this.localAddress = localAddress;
     socket.on('message', (msg, rinfo) => {
-      let from: Address;
-      try {
-        from = toAddress(rinfo.address, rinfo.port);
-      } catch {
-        return;
+      // A forwarding port hears the same few senders over and over: parse each once.
+      const key = `${rinfo.address} ${rinfo.port}`;
+      let from = this.senders.get(key);
+      if (from == null) {
+        try {
+          from = toAddress(rinfo.address, rinfo.port);
+        } catch {
+          return;
+        }
+        if (this.senders.size >= 64) this.senders.clear();
+        this.senders.set(key, from);
       }
       this.handlers.dispatch(msg, from);
     });
@@ -96,6 +103,18 @@ class UDPDatagramPort implements DatagramPort {
         if (e == null) return resolve();
         reject(new baseErrors.ErrorDatagramPort(`UDP send failed: ${e.message}`, { cause: e }));
       });
+    });
+  }
+
+  public post(data: Uint8Array, to: Address, onError?: (e: Error) => void): void {
+    try {
+      assertDatagramSendable(this, data, to);
+    } catch (e) {
+      onError?.(e as Error);
+      return;
+    }
+    this.socket.send(data, to.port, to.host, (e) => {
+      if (e != null) onError?.(e);
     });
   }
 

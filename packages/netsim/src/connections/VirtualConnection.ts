@@ -127,6 +127,11 @@ class VirtualConnection implements Connection {
     return this._closed;
   }
 
+  /** Streams open now (an upgraded relayed connection closes once this is 0). */
+  public get openStreams(): number {
+    return this.streams.size;
+  }
+
   public async openStream(_ctx?: Partial<ContextTimedInput>): Promise<Stream> {
     if (this._closed) throw this.closedError();
     const stream = new VirtualStream(this, this.nextLocalStream);
