@@ -150,6 +150,8 @@ class NodeConnectionManager {
     const entries = [...this.table.values(), ...[...this.spares.values()].flatMap((s) => [...s])];
     this.table.clear();
     this.spares.clear();
+    // Their idle checks would hold the process (and run against a stopped manager) until they fire.
+    for (const e of entries) e.idleTimer?.cancel();
     await Promise.all(entries.map((e) => e.connection.close()));
     await this.rpcEndpoint.stop();
   }
