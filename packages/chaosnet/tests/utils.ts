@@ -5,18 +5,13 @@ import { parseScenario } from '../src/index.js';
  * Violations caused by bugs outside chaosnet, known and reported, matched by
  * their exact signature so that they do not hide new ones (remove each once
  * fixed):
- * - @matrixai/quic: an `ErrorQUICConnectionIdleTimeout` after a partition
- *   killed processes in a netns-30 run before @matrixai/rpc's server stopped
- *   leaving failed streams' promises unhandled (the same path as the
- *   `Error: write 0` crashes, which that fix ended); kept until a netns-30 run
- *   shows it gone (`crash`, netns);
  * - a rejected stream reset nobody handles when a relay dies mid-transfer
  *   (`crash`, netsim: it would end a real process).
  */
 function knownIssue(v: Violation): boolean {
   return (
     v.kind === 'crash' &&
-    /(ErrorQUICConnectionIdleTimeout\n|unhandled rejection in the simulated network: ErrorStream(Closed|Reset): (The p|P)eer reset the stream$)/.test(
+    /unhandled rejection in the simulated network: ErrorStream(Closed|Reset): (The p|P)eer reset the stream$/.test(
       v.text,
     )
   );

@@ -49,6 +49,38 @@ describe('relayed connections through the facade on netsim', () => {
     ).toBe(true);
   }, 60_000);
 
+  test('datagram circuits by default; a relay that serves none gets the stream circuit, and the audit says why', async () => {
+    const w = world(13);
+    const hs = [];
+    for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      hs.push(await w.add({ ip }, undefined, { relay: { datagram: false } }));
+    }
+    const seeds = hs.map((h, i) => `${h.nn.nodeIdEncoded}@198.51.100.${i + 1}:1314`);
+    const a = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    const b = await w.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds });
+    for (const x of [a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    const r = await a.nn.connect(b.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(r.path).toBe('relayed');
+    const [conn] = a.nn.status().connections.filter((c) => c.nodeId === b.nn.nodeIdEncoded);
+    expect(conn).toMatchObject({ path: 'relayed', circuit: 'stream' });
+    expect(await a.nn.ping(b.nn.nodeId)).toBeGreaterThan(0);
+    const why = a.nn
+      .status()
+      .audit.find((x) => x.kind === 'relay' && /no datagram circuit through/.test(x.detail ?? ''));
+    expect(why?.error?.name).toBe('ErrorRelayDatagramUnavailable');
+    // The same pair through relays that serve them: a datagram circuit.
+    const w2 = world(13);
+    const { hs: hs2, seeds: seeds2 } = await helpers(w2);
+    const a2 = await w2.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds2 });
+    const b2 = await w2.add({ kind: 'symmetric' }, undefined, { seedNodes: seeds2 });
+    for (const x of [a2, b2]) await x.nn.observeNat(hs2.map((h) => h.nn.nodeId));
+    await a2.nn.connect(b2.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    const [conn2] = a2.nn.status().connections.filter((c) => c.nodeId === b2.nn.nodeIdEncoded);
+    expect(conn2).toMatchObject({ path: 'relayed', circuit: 'datagram' });
+    const [back2] = b2.nn.status().connections.filter((c) => c.nodeId === a2.nn.nodeIdEncoded);
+    expect(back2).toMatchObject({ path: 'relayed', circuit: 'datagram', initiator: 'remote' });
+  }, 60_000);
+
   test('a relayed connection upgrades to a punched one once a punch works; the open call is not cut', async () => {
     const w = world(12);
     const { hs, seeds } = await helpers(w);
