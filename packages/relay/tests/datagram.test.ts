@@ -118,6 +118,23 @@ describe('datagram circuits over real QUIC on loopback: one end-to-end QUIC conn
     expect(r.relay.datagram.size).toBe(0);
   }, 60_000);
 
+  test('a circuit its source never binds is closed after five bind timeouts, freeing its quota', async () => {
+    const { a, b, r, ar } = await triangle({ r: { config: { datagramBindTimeoutTime: 400 } } });
+    const answer = await ar.rpc.unary('relayAllocate', {
+      target: identity.encodeNodeId(b.transport.nodeId),
+    });
+    expect(answer).toMatchObject({ port: expect.any(Number), token: expect.any(String) });
+    expect(r.relay.datagram.size).toBe(1);
+    expect(r.relay.status().circuits).toHaveLength(1);
+    await sleep(2_500);
+    expect(r.relay.datagram.size).toBe(0);
+    expect(r.relay.status().circuits).toHaveLength(0);
+    // A real dial after it works.
+    const c = await a.relay.dialDatagram(ar, b.transport.nodeId, { timer: 5_000 });
+    a.manager.adoptDialled(c, 'relayed');
+    await a.manager.ping(b.transport.nodeId);
+  });
+
   test('a relay that flips bytes or drops datagrams delivers nothing altered: QUIC discards them and resends', async () => {
     let n = 0;
     const { a, b, ar } = await triangle({

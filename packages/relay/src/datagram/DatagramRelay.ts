@@ -419,6 +419,10 @@ class DatagramRelay {
         outcome: 'ok',
         detail: `datagram circuit ${circuitEntry.id}: ${sourceText} -> ${targetText} on ports ${ports[0].localAddress.port} / ${ports[1].localAddress.port}`,
       });
+      // A that never binds (its dial gave up, it went away) does not hold a circuit of its quota.
+      c.whenBound('a', this.config.datagramBindTimeoutTime * 5).catch(
+        (e: Error) => void c.close(e),
+      );
       return { port: ports[0].localAddress.port, token: encodeToken(tokens.a) };
     } catch (e) {
       if (circuit != null) await circuit.close(e as Error);
