@@ -48,6 +48,7 @@ import {
   connectionPath,
   isPolykeyPeer,
 } from '@node-network/transport';
+import { setMaxListeners } from 'node:events';
 import Logger from '@matrixai/logger';
 import { StartStop, ready } from '@matrixai/async-init/StartStop.js';
 import {
@@ -1693,6 +1694,8 @@ class NodeNetwork {
     );
     const grace = this.options.lookupGraceTime ?? 50;
     const abort = new AbortController();
+    // One call per peer listens on it: not a leak (Node warns past 10 listeners).
+    setMaxListeners(peers.length + 10, abort.signal);
     const onAbort = () => abort.abort(ctx.signal!.reason);
     if (ctx.signal?.aborted) onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
