@@ -1,4 +1,4 @@
-import type { Address, Unsubscribe } from './types.js';
+import type { Address, AddressFamily, Unsubscribe } from './types.js';
 
 /**
  * A bound UDP-like endpoint: unreliable, unordered datagrams to and from
@@ -34,4 +34,11 @@ interface DatagramPort {
   close(): Promise<void>;
 }
 
-export type { DatagramPort };
+/** Binds a `DatagramPort` at `address` (port 0: any free port). */
+type BindDatagramPort = (address: {
+  host: string;
+  port: number;
+  family: AddressFamily;
+}) => Promise<DatagramPort>;
+
+export type { DatagramPort, BindDatagramPort };

@@ -1,14 +1,7 @@
-import type { AddressFamily, Clock, DatagramPort } from '@node-network/network-interface';
+import type { BindDatagramPort, Clock, DatagramPort } from '@node-network/network-interface';
 import type { ReplyFrom } from '@node-network/signalling';
 import { NATProbeServer } from '@node-network/signalling';
 import { addresses as addressUtils } from '@node-network/transport';
-
-/** Binds a datagram port (real UDP, or netsim's); `host` may be a wildcard. */
-type BindDatagramPort = (address: {
-  host: string;
-  port: number;
-  family: AddressFamily;
-}) => Promise<DatagramPort>;
 
 type NATProbeServerConfig = {
   /** Where requests arrive (one family). */

@@ -16,13 +16,13 @@ import nodeCrypto from 'node:crypto';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
 import { errors as baseErrors } from '@node-network/network-interface';
-import { RawHandler, isWebSocket, errors as transportErrors } from '@node-network/transport';
+import { RawHandler, isWebSocket } from '@node-network/transport';
 import RelayedConnection from './RelayedConnection.js';
 import { openTunnel } from './tunnel.js';
 import DatagramRelay, { datagramRelayConfigDefault } from './datagram/DatagramRelay.js';
 import { ByteRate, relayQuotasDefault } from './quotas.js';
 import * as errors from './errors.js';
-import { nodeIdParam } from './params.js';
+import { nodeIdParam, refusalOf } from './params.js';
 
 type RelayConfig = {
   /** Relay for others (quotas apply). */
@@ -657,22 +657,6 @@ function rawHandler(
     ): Promise<any> => f(input[0].params, input[1], meta, ctx?.signal);
   }
   return new CircuitHandler({});
-}
-
-/** What a relay's refusal looks like on A's side: a typed relay error carrying its reason. */
-function refusalOf(e: unknown, relayText: string): Error {
-  const err = e as Error & { data?: { name?: string } };
-  const name = err instanceof transportErrors.ErrorRPCRemote ? err.data?.name : undefined;
-  const message = `Relay ${relayText} refused: ${err.message}`;
-  if (name === 'ErrorRelayTargetUnreachable') {
-    return new errors.ErrorRelayTargetUnreachable(message, { cause: e });
-  }
-  if (name === 'ErrorRelayQuotaExceeded') {
-    return new errors.ErrorRelayQuotaExceeded(message, { cause: e });
-  }
-  if (name != null) return new errors.ErrorRelayRefused(message, { cause: e });
-  if (e instanceof baseErrors.ErrorNodeNetwork) return e;
-  return new errors.ErrorRelayRefused(message, { cause: e });
 }
 
 export default RelayService;

@@ -6,6 +6,7 @@ import type {
   Unsubscribe,
 } from '@node-network/network-interface';
 import { errors as baseErrors } from '@node-network/network-interface';
+import { addresses } from '@node-network/transport';
 import { decodeBinding, isControl, tokensEqual } from './binding.js';
 import * as errors from '../errors.js';
 
@@ -21,8 +22,6 @@ type DatagramCircuitLimits = {
 };
 
 const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
-const sameAddress = (x: Address, y: Address) =>
-  x.port === y.port && x.host === y.host && x.family === y.family;
 
 /**
  * The relay's half of a datagram circuit: two UDP ports, one facing the
@@ -164,7 +163,7 @@ class DatagramCircuit {
     }
     const source = this.peers[side];
     const dest = this.peers[other(side)];
-    if (source == null || dest == null || !sameAddress(source, from)) {
+    if (source == null || dest == null || !addresses.addressEquals(source, from)) {
       this.dropped++;
       return;
     }

@@ -1,6 +1,7 @@
 import type {
   Address,
   AddressFamily,
+  BindDatagramPort,
   Clock,
   Connection,
   DatagramPort,
@@ -17,19 +18,15 @@ import type {
 } from '@node-network/transport';
 import Logger from '@matrixai/logger';
 import * as identity from '@node-network/network-identity';
-import { errors as baseErrors } from '@node-network/network-interface';
 import { UnaryHandler, isRelayed, isWebSocket, addresses } from '@node-network/transport';
 import DatagramCircuit from './DatagramCircuit.js';
 import DatagramRelayedConnection from './DatagramRelayedConnection.js';
 import { bindingTokenLength, encodeBinding } from './binding.js';
 import * as errors from '../errors.js';
-import { nodeIdParam } from '../params.js';
+import { nodeIdParam, refusalOf } from '../params.js';
 
-type BindPort = (address: {
-  host: string;
-  port: number;
-  family: AddressFamily;
-}) => Promise<DatagramPort>;
+/** Binds a datagram circuit's ports. */
+type BindPort = BindDatagramPort;
 
 type DatagramRelayConfig = {
   /** Offer datagram circuits (as a relay) and try them first (as a source). */
@@ -184,7 +181,7 @@ class DatagramRelay {
         { timer: left(), signal: ctx.signal },
       );
     } catch (e) {
-      throw refusalOf(e, relayText);
+      throw refusalOf(e, relayText, 'refused a datagram circuit');
     }
     const port = portOf(answer.port);
     const token = decodeToken(answer.token);
@@ -224,10 +221,7 @@ class DatagramRelay {
     this.expectations = this.expectations.filter((x) => x.expires > now);
     const source = identity.encodeNodeId(c.remoteNodeId);
     const i = this.expectations.findIndex(
-      (x) =>
-        x.source === source &&
-        x.address.port === c.remoteAddress.port &&
-        x.address.host === c.remoteAddress.host,
+      (x) => x.source === source && addresses.addressEquals(x.address, c.remoteAddress),
     );
     if (i < 0) return undefined;
     const [x] = this.expectations.splice(i, 1);
@@ -520,27 +514,6 @@ class DatagramRelay {
 
   protected audit(r: Omit<AuditRecord, 'time'>): void {
     this.auditSink(r);
-  }
-}
-
-/** What a relay's refusal looks like on A's side. */
-function refusalOf(e: unknown, relayText: string): Error {
-  const err = e as Error & { data?: { name?: string } };
-  const name = (err as { data?: { name?: string } }).data?.name;
-  const message = `Relay ${relayText} refused a datagram circuit: ${err.message}`;
-  switch (name) {
-    case 'ErrorRelayTargetUnreachable':
-      return new errors.ErrorRelayTargetUnreachable(message, { cause: e });
-    case 'ErrorRelayDatagramUnavailable':
-    case 'ErrorRPCHandlerMissing':
-    case 'ErrorRPCMethodNotImplemented':
-      return new errors.ErrorRelayDatagramUnavailable(message, { cause: e });
-    case undefined:
-      return e instanceof baseErrors.ErrorNodeNetwork
-        ? e
-        : new errors.ErrorRelayRefused(message, { cause: e });
-    default:
-      return new errors.ErrorRelayRefused(message, { cause: e });
   }
 }
 
