@@ -50,7 +50,7 @@ const bindingRepeats = [100, 300, 700, 1_500];
 type CircuitLedger = {
   /** Checks a request (serving, its target, quotas): the target, or a refusal thrown (counted, audited). */
   admit(params: unknown, source: string): { target: NodeId; targetText: string };
-  open(source: string, target: string, mode: 'datagram'): { id: number; bytes: number };
+  open(source: string, target: string, mode: 'datagram'): { id: number };
   close(id: number, bytes: number, why?: Error): void;
   /** Counts and audits a refusal, and throws it. */
   refuse(e: Error, source: string): never;
@@ -266,12 +266,13 @@ class DatagramRelay {
       if (done()) return;
       const nc = this.manager.getConnection(peer);
       if (nc == null || nc.connection.closed) return broken(reason);
-      const off = nc.connection.onClose((why) => {
-        clearInterval();
+      let off = () => {};
+      const stopTouching = this.keepTouching(peer, every, done, () => off());
+      off = nc.connection.onClose((why) => {
+        stopTouching();
         // The table changes after the close (a duplicate's winner goes in): look on a later turn.
         this.clock.setTimer(0, () => check(why));
       });
-      const clearInterval = this.keepTouching(peer, every, done, off);
     };
     check();
   }
@@ -382,7 +383,6 @@ class DatagramRelay {
       this.circuits.add(c);
       c.onClose((why) => {
         this.circuits.delete(c);
-        circuitEntry.bytes = c.bytes;
         this.ledger.close(circuitEntry.id, c.bytes, why);
       });
       await toB!.rpc.unary(
