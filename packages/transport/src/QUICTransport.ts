@@ -15,6 +15,7 @@ import type {
 } from '@node-network/network-identity';
 import type { ListenAddress, TransportConfig } from './types.js';
 import type { GsoSend, GsoStats } from './gso.js';
+import type { DatagramSink, RecvStats } from './recvBatch.js';
 import { errors as baseErrors, PunchSocketSet } from '@node-network/network-interface';
 import * as identity from '@node-network/network-identity';
 import { QUICClient, QUICServer, QUICSocket, errors as quicErrors } from '@matrixai/quic';
@@ -29,6 +30,7 @@ import { alpn, transportConfigDefault } from './config.js';
 import { formatAddress, toAddress } from './addresses.js';
 import { errorSummary, findCause } from './utils.js';
 import { makeGsoSend } from './gso.js';
+import { installRecvBatch } from './recvBatch.js';
 import { reasonToCode, codeToReason } from './streamCodes.js';
 
 type Bound = { socket: QUICSocket; server: QUICServer; address: Address };
@@ -64,6 +66,8 @@ class QUICTransport implements ConnectionTransport {
   protected connectionHandlers = new Set<(c: QUICNodeConnection) => void>();
   /** Batched-send counters (UDP GSO): batches sent, datagrams in them, batches refused. */
   public readonly gsoStats: GsoStats = { batches: 0, datagrams: 0, refused: 0 };
+  /** Datagrams read in batches (`recvmmsg`) beyond the one per wake-up Node's dgram reads. */
+  public readonly recvStats: RecvStats = { batches: 0, datagrams: 0 };
 
   public constructor({
     keyPair,
@@ -299,7 +303,10 @@ class QUICTransport implements ConnectionTransport {
     if (local != null) {
       // A client socket of its own (birthday punching): batched sends there too.
       const own = (client as unknown as { socket?: QUICSocket }).socket;
-      if (own != null) this.enableGso(own, local.family);
+      if (own != null) {
+        this.enableGso(own, local.family);
+        this.enableRecvBatch(own, local.family);
+      }
     }
     const connection = new QUICNodeConnection({
       localNodeId: this.nodeId,
@@ -405,6 +412,7 @@ class QUICTransport implements ConnectionTransport {
     }
     this.sizeSocketBuffers(socket);
     this.enableGso(socket, requested.family);
+    this.enableRecvBatch(socket, requested.family);
     const address = toAddress(socket.host, socket.port);
     const hmacKey = randomBytes(32);
     const server = new QUICServer({
@@ -535,6 +543,30 @@ class QUICTransport implements ConnectionTransport {
     }
     (socket as unknown as { gsoSend?: GsoSend }).gsoSend = send;
     this.logger.debug(`Batched UDP sends (GSO) on ${family}`);
+  }
+
+  /**
+   * Batched receives (`src/recvBatch.ts`): after each datagram Node delivers,
+   * what else waits is read with one system call and handed to the patched
+   * @matrixai/quic's `handleDatagramView`. Logged either way.
+   */
+  protected enableRecvBatch(socket: QUICSocket, family: AddressFamily): void {
+    const quicSocket = socket as unknown as {
+      socket?: import('node:dgram').Socket;
+      handleDatagramView?: DatagramSink;
+    };
+    const dgram = quicSocket.socket;
+    if (!this.config.udpRecvBatch || dgram == null) return;
+    const view = quicSocket.handleDatagramView;
+    const installed =
+      typeof view !== 'function'
+        ? '@matrixai/quic lacks the patch that reads datagram views'
+        : installRecvBatch(dgram, view.bind(socket), this.recvStats);
+    if (typeof installed === 'string') {
+      this.logger.warn(`No batched UDP receives (${installed}): one datagram per system call`);
+      return;
+    }
+    this.logger.debug(`Batched UDP receives (recvmmsg) on ${family}`);
   }
 
   protected quicConfig() {

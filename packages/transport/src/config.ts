@@ -10,6 +10,7 @@ const transportConfigDefault: TransportConfig = {
   keepAliveIntervalTime: 10_000,
   socketBufferSize: 4 * 1024 * 1024,
   udpGso: true,
+  udpRecvBatch: true,
   polykeyNetwork: 'mainnet',
   certificateDuration: 365 * 24 * 60 * 60,
   quic: {},

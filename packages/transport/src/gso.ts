@@ -18,6 +18,7 @@ type GsoNative = {
     host: string,
     port: number,
   ): number;
+  recv(fd: number, buffer: Uint8Array, slot: number, max: number, meta: Uint8Array): number;
 };
 
 /**
@@ -50,9 +51,9 @@ function loadNative(): { native: GsoNative } | { reason: string } {
       // src/ and dist/ both sit beside native/.
       const mod = createRequire(import.meta.url)('../native/build/udp_gso.node') as GsoNative;
       loaded =
-        typeof mod?.send === 'function'
+        typeof mod?.send === 'function' && typeof mod?.recv === 'function'
           ? { native: mod }
-          : { reason: 'udp_gso.node has no send function' };
+          : { reason: 'udp_gso.node lacks its send or recv function (an old build?)' };
     } catch (e) {
       loaded = { reason: String((e as Error)?.message ?? e).split('\n')[0] };
     }
@@ -67,6 +68,18 @@ function socketFd(socket: Socket): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
+/** The native module and `socket`'s descriptor, or why they are not to be had (a sentence for the log). */
+function nativeForSocket(socket: Socket, what: string): { native: GsoNative; fd: number } | string {
+  if (process.platform !== 'linux') return `${what} is Linux only`;
+  const load = loadNative();
+  if ('reason' in load) {
+    return `the native module did not load (${load.reason}; pnpm build compiles it)`;
+  }
+  const fd = socketFd(socket);
+  if (fd == null) return 'the UDP socket does not expose its descriptor';
+  return { native: load.native, fd };
+}
+
 /**
  * A `GsoSend` for a bound socket of `family`, or the reason there is none (a
  * sentence for the log). Once the kernel refuses segmentation (EIO, EINVAL,
@@ -79,14 +92,9 @@ function makeGsoSend(
   logger: Logger,
   stats: GsoStats = { batches: 0, datagrams: 0, refused: 0 },
 ): GsoSend | string {
-  if (process.platform !== 'linux') return 'UDP GSO is Linux only';
-  const load = loadNative();
-  if ('reason' in load) {
-    return `the native module did not load (${load.reason}; pnpm build compiles it)`;
-  }
-  const native = load.native;
-  const fd = socketFd(socket);
-  if (fd == null) return 'the UDP socket does not expose its descriptor';
+  const use = nativeForSocket(socket, 'UDP GSO');
+  if (typeof use === 'string') return use;
+  const { native, fd } = use;
   const fam = family === 'ipv4' ? 4 : 6;
   let enabled = true;
   return (data, length, segment, port, host) => {
@@ -110,5 +118,5 @@ function makeGsoSend(
   };
 }
 
-export { makeGsoSend, socketFd };
-export type { GsoSend, GsoStats };
+export { makeGsoSend, nativeForSocket, socketFd };
+export type { GsoNative, GsoSend, GsoStats };

@@ -21,6 +21,11 @@ type TransportConfig = {
    * the kernel and the built native module allow; logged at start either way.
    */
   udpGso: boolean;
+  /**
+   * Batched UDP receives (one `recvmmsg` for up to 64 waiting datagrams) where
+   * the built native module allows; logged at start either way.
+   */
+  udpRecvBatch: boolean;
   /** Validity of the certificate made at start, seconds. */
   certificateDuration: number;
   /** Extra quiche settings passed through to @matrixai/quic. */

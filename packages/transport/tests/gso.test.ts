@@ -3,11 +3,8 @@ import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { test as testProp, fc } from '@fast-check/jest';
 import Logger, { LogLevel } from '@matrixai/logger';
-import crypto from 'node:crypto';
-import * as identity from '@node-network/network-identity';
 import { makeGsoSend } from '../src/gso.js';
-import QUICTransport from '../src/QUICTransport.js';
-import { toAddress } from '../src/addresses.js';
+import { intactTransfer } from './fixtures/intactTransfer.js';
 
 const logger = new Logger('gso test', LogLevel.SILENT);
 const native = createRequire(import.meta.url)('../native/build/udp_gso.node') as {
@@ -129,39 +126,8 @@ describe('UDP GSO batched sends', () => {
 
   test.each([true, false])(
     'a QUIC transfer is intact with batched sends %s, and uses them only when on',
-    async (udpGso) => {
-      const make = () =>
-        new QUICTransport({
-          keyPair: identity.generateKeyPair(),
-          network: 'testnet',
-          config: { udpGso },
-          logger,
-        });
-      const [a, b] = [make(), make()];
-      await a.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
-      await b.start({ listen: [{ host: '127.0.0.1', port: 0 }] });
-      try {
-        const received = new Promise<string>((resolve) =>
-          b.onConnection((c) =>
-            c.onStream(async (s) => {
-              const hash = crypto.createHash('sha256');
-              const r = s.readable.getReader();
-              for (let x = await r.read(); !x.done; x = await r.read()) hash.update(x.value);
-              resolve(hash.digest('hex'));
-            }),
-          ),
-        );
-        const c = await a.dial(b.nodeId, toAddress('127.0.0.1', b.localAddresses[0].port));
-        const s = await c.openStream();
-        const w = s.writable.getWriter();
-        const hash = crypto.createHash('sha256');
-        for (let i = 0; i < 64; i++) {
-          const chunk = crypto.randomBytes(64 * 1024);
-          hash.update(chunk);
-          await w.write(chunk);
-        }
-        await w.close();
-        expect(await received).toBe(hash.digest('hex'));
+    (udpGso) =>
+      intactTransfer({ udpGso }, 64, (a) => {
         if (udpGso) {
           expect(a.gsoStats.batches).toBeGreaterThan(0);
           // 4 MiB in 1350-byte packets at most: batches carry several each.
@@ -169,10 +135,6 @@ describe('UDP GSO batched sends', () => {
         } else {
           expect(a.gsoStats).toEqual({ batches: 0, datagrams: 0, refused: 0 });
         }
-      } finally {
-        await a.stop();
-        await b.stop();
-      }
-    },
+      }),
   );
 });
