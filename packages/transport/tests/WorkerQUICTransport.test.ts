@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, test, expect, afterEach } from '@jest/globals';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { testConnectionCompliance } from '@node-network/network-interface/compliance';
@@ -98,6 +99,21 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** Nice value of each thread of this process (Linux), by thread id. */
+function threadNices(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the command name (in parentheses): state is field 3, nice field 19.
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 describe('WorkerQUICTransport', () => {
   const started: Array<TestTransport> = [];
   const start = async (...args: Parameters<typeof startTransport>) => {
@@ -129,6 +145,51 @@ describe('WorkerQUICTransport', () => {
     await expect(a.dial(a.nodeId, a.localAddresses[0])).rejects.toBeInstanceOf(
       baseErrors.ErrorConnectionDial,
     );
+  });
+
+  const linux = process.platform === 'linux' ? test : test.skip;
+  linux(
+    'the worker thread runs workerNice steps below the main thread, which keeps its own',
+    async () => {
+      const before = threadNices();
+      const base = before.get(process.pid)!;
+      const a = (await start({
+        engine: 'worker',
+        worker: { workerNice: 7 },
+      })) as WorkerQUICTransport;
+      const lowered = [...threadNices()].filter(
+        ([tid, nice]) => !before.has(tid) && nice === base + 7,
+      );
+      expect(lowered).toHaveLength(1);
+      expect(threadNices().get(process.pid)).toBe(base);
+      // A restarted worker lowers itself again.
+      const [[tid]] = lowered;
+      engineOf(a).fail();
+      await waitFor(() => {
+        const now = [...threadNices()].filter(
+          ([t, nice]) => t !== tid && !before.has(t) && nice === base + 7,
+        );
+        return now.length === 1 && !threadNices().has(tid);
+      });
+      await a.stop();
+      const b = (await start({
+        engine: 'worker',
+        worker: { workerNice: 0 },
+      })) as WorkerQUICTransport;
+      expect([...threadNices()].filter(([t, nice]) => !before.has(t) && nice !== base)).toEqual([]);
+      expect(b.options.workerNice).toBe(0);
+    },
+  );
+
+  test('workerNice outside 0-19 or not an integer is refused at construction', async () => {
+    const { default: WorkerQUICTransportClass } =
+      await import('../src/worker/WorkerQUICTransport.js');
+    const keyPair = identity.generateKeyPair();
+    for (const workerNice of [-1, 20, 1.5, Number.NaN]) {
+      expect(
+        () => new WorkerQUICTransportClass({ keyPair, network: 'testnet', workerNice }),
+      ).toThrow(RangeError);
+    }
   });
 
   test('audit records of the worker are re-dispatched on the main side', async () => {

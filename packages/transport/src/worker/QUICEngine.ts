@@ -8,6 +8,7 @@ import QUICTransport from '../QUICTransport.js';
 import * as events from '../events.js';
 import Outbox from './Outbox.js';
 import StreamPump from './StreamPump.js';
+import { lowerThreadPriority } from './threadPriority.js';
 import { toWireError } from './wireErrors.js';
 import { formatAddress } from '../addresses.js';
 
@@ -62,6 +63,7 @@ class QUICEngine {
   protected pumps = new Map<number, StreamPump>();
   protected cancels = new Map<number, AbortController>();
   protected migrationCheck?: ReturnType<typeof setInterval>;
+  protected logger: Logger;
 
   public constructor({
     init,
@@ -78,6 +80,7 @@ class QUICEngine {
     this.exit = exit;
     this.outbox = new Outbox<FromEngine>(post);
     const logger = new Logger(init.name, init.logLevel as LogLevel, [new StreamHandler()]);
+    this.logger = logger;
     this.transport = new EngineQUICTransport({
       keyPair: init.keyPair,
       network: init.network,
@@ -90,6 +93,12 @@ class QUICEngine {
   }
 
   public async start(): Promise<void> {
+    const priority = lowerThreadPriority(this.init.workerNice);
+    if ('tid' in priority) {
+      this.logger.debug(`Worker thread ${priority.tid} runs at nice ${priority.nice}`);
+    } else if (this.init.workerNice !== 0) {
+      this.logger.warn(`Worker thread keeps its priority: ${priority.reason}`);
+    }
     try {
       await this.transport.start({ listen: this.init.listen });
     } catch (e) {

@@ -29,11 +29,17 @@ type WorkerQUICTransportOptions = {
   streamWindow: number;
   /** First restart delay after a crash, ms, doubling while crashes repeat (at most 5 s). */
   restartDelay: number;
+  /**
+   * Nice steps the worker thread runs below the main thread (0-19, Linux; 0
+   * leaves it equal). Default 5: when both want a core, the main thread gets it.
+   */
+  workerNice: number;
 };
 
 const workerOptionsDefault: WorkerQUICTransportOptions = {
   streamWindow: 1024 * 1024,
   restartDelay: 100,
+  workerNice: 5,
 };
 
 /** The worker: its current engine, or a promise of the next one while it restarts. */
@@ -101,6 +107,7 @@ class WorkerQUICTransport implements ConnectionTransport {
     logger,
     streamWindow,
     restartDelay,
+    workerNice,
     engineUrl = defaultEngineUrl(),
   }: {
     keyPair: KeyPair;
@@ -125,8 +132,16 @@ class WorkerQUICTransport implements ConnectionTransport {
     const options = { ...workerOptionsDefault };
     if (streamWindow != null) options.streamWindow = streamWindow;
     if (restartDelay != null) options.restartDelay = restartDelay;
+    if (workerNice != null) options.workerNice = workerNice;
     if (!(options.streamWindow >= 1024)) {
       throw new RangeError(`streamWindow must be at least 1024 bytes`);
+    }
+    if (!(
+      Number.isInteger(options.workerNice) &&
+      options.workerNice >= 0 &&
+      options.workerNice <= 19
+    )) {
+      throw new RangeError(`workerNice must be an integer from 0 to 19`);
     }
     this.options = options;
     this.now = now;
@@ -329,6 +344,7 @@ class WorkerQUICTransport implements ConnectionTransport {
       config: this.config,
       listen: slot.listen,
       streamWindow: this.options.streamWindow,
+      workerNice: this.options.workerNice,
       clockOffset: this.now().getTime() - Date.now(),
       logLevel: this.logger.getEffectiveLevel(),
       name: `${this.logger.key}.worker`,

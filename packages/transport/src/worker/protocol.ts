@@ -109,6 +109,8 @@ type EngineInit = {
   listen: Array<ListenAddress>;
   /** Per stream and direction, bytes in flight between the threads. */
   streamWindow: number;
+  /** Nice steps the worker thread lowers its own priority by (`lowerThreadPriority`). */
+  workerNice: number;
   /** `now()` of the main side minus the engine's `Date.now()`, ms (certificate validity). */
   clockOffset: number;
   /** @matrixai/logger level of the main side's logger. */
