@@ -24,6 +24,13 @@ const maxBatch = 64;
 /** Bytes of `meta` per datagram (see `Recv` in native/udp_gso.c). */
 const metaSize = 72;
 const truncated = 0xffffffff;
+/**
+ * Datagrams read in batches per socket per event-loop turn; beyond it Node's
+ * own reads (up to 32 per wake-up) go on alone until the next turn. Without
+ * it one turn could read about 2,000 datagrams and hold the event loop
+ * (8 connections at full rate: receiver p99 32-47 ms, 12-18 ms with it).
+ */
+const batchedPerTurn = 256;
 
 /**
  * Installs the batched receive on a bound `socket` whose 'message' listener
@@ -45,13 +52,23 @@ function installRecvBatch(
   }
   const buffer = Buffer.allocUnsafeSlow(slot * maxBatch);
   const meta = Buffer.allocUnsafeSlow(metaSize * maxBatch);
+  let turnRead = 0;
+  let turnReset = false;
   const drain = () => {
     // Ours and the engine's: with a third listener, every datagram goes Node's way.
-    if (socket.listenerCount('message') !== 2) return;
+    if (turnRead >= batchedPerTurn || socket.listenerCount('message') !== 2) return;
     // Read only from inside the socket's own event: the descriptor is open and still this socket's.
     const n = native.recv(fd, buffer, slot, maxBatch, meta);
     // 0: nothing waits; < 0: an error libuv's own read meets and reports.
     if (n <= 0) return;
+    turnRead += n;
+    if (!turnReset) {
+      turnReset = true;
+      setImmediate(() => {
+        turnReset = false;
+        turnRead = 0;
+      });
+    }
     stats.batches++;
     stats.datagrams += n;
     for (let i = 0; i < n; i++) {

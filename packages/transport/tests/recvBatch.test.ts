@@ -111,6 +111,32 @@ describe('batched UDP receives (recvmmsg)', () => {
     }
   });
 
+  test('at most 256 datagrams (plus one batch) are read in batches per turn of the event loop', async () => {
+    const r = await receiver('udp4', '127.0.0.1');
+    const tx = await bound('udp4', '127.0.0.1');
+    const perTurn: Array<number> = [];
+    let last = 0;
+    let done = false;
+    const tick = () => {
+      perTurn.push(r.stats.datagrams - last);
+      last = r.stats.datagrams;
+      if (!done) setImmediate(tick);
+    };
+    try {
+      const datagrams = Array.from({ length: 2000 }, (_, i) => Buffer.alloc(600, i & 0xff));
+      await burst(tx, datagrams, r.rx.address().port, '127.0.0.1');
+      setImmediate(tick);
+      await until(() => r.got.length >= 2000);
+      done = true;
+      expect(r.got.length).toBe(2000);
+      expect(Math.max(...perTurn)).toBeGreaterThan(0);
+      expect(Math.max(...perTurn)).toBeLessThanOrEqual(256 + 63);
+    } finally {
+      r.rx.close();
+      tx.close();
+    }
+  });
+
   test('the largest UDP payload is never truncated', async () => {
     const r = await receiver('udp4', '127.0.0.1');
     const tx = await bound('udp4', '127.0.0.1');
