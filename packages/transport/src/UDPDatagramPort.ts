@@ -12,6 +12,7 @@ import {
 import dgram from 'node:dgram';
 import { ErrorTransportBind } from './errors.js';
 import { toAddress } from './addresses.js';
+import { installRecvBatch } from './recvBatch.js';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP). */
 const maxUdpPayload = 65507;
@@ -26,11 +27,17 @@ class UDPDatagramPort implements DatagramPort {
     port = 0,
     recvBufferSize,
     sendBufferSize,
+    recvBatch = true,
   }: {
     host: string;
     port?: number;
     recvBufferSize?: number;
     sendBufferSize?: number;
+    /**
+     * Read waiting datagrams in batches (`recvmmsg`, `src/recvBatch.ts`) where the native module
+     * allows; each handler still gets a buffer of its own. Default true.
+     */
+    recvBatch?: boolean;
   }): Promise<UDPDatagramPort> {
     const requested = toAddress(host, port);
     const socket = dgram.createSocket({
@@ -55,7 +62,11 @@ class UDPDatagramPort implements DatagramPort {
     if (recvBufferSize != null) socket.setRecvBufferSize(recvBufferSize);
     if (sendBufferSize != null) socket.setSendBufferSize(sendBufferSize);
     const bound = socket.address();
-    return new UDPDatagramPort(socket, toAddress(bound.address, bound.port));
+    const port_ = new UDPDatagramPort(socket, toAddress(bound.address, bound.port));
+    // Handlers may keep what they get (a send queued in the kernel's stead does): copies, not views.
+    if (recvBatch)
+      installRecvBatch(socket, (view, rinfo) => port_.deliver(Buffer.from(view), rinfo));
+    return port_;
   }
 
   public readonly localAddress: Address;
@@ -68,24 +79,26 @@ class UDPDatagramPort implements DatagramPort {
   protected constructor(socket: dgram.Socket, localAddress: Address) {
     this.socket = socket;
     this.localAddress = localAddress;
-    socket.on('message', (msg, rinfo) => {
-      // A forwarding port hears the same few senders over and over: parse each once.
-      const key = `${rinfo.address} ${rinfo.port}`;
-      let from = this.senders.get(key);
-      if (from == null) {
-        try {
-          from = toAddress(rinfo.address, rinfo.port);
-        } catch {
-          return;
-        }
-        if (this.senders.size >= 64) this.senders.clear();
-        this.senders.set(key, from);
-      }
-      this.handlers.dispatch(msg, from);
-    });
+    socket.on('message', (msg, rinfo) => this.deliver(msg, rinfo));
     // Errors on a bound UDP socket (ICMP unreachable and the like) are per
     // datagram; they must not crash the process.
     socket.on('error', () => {});
+  }
+
+  protected deliver(msg: Buffer, rinfo: { address: string; port: number }): void {
+    // A forwarding port hears the same few senders over and over: parse each once.
+    const key = `${rinfo.address} ${rinfo.port}`;
+    let from = this.senders.get(key);
+    if (from == null) {
+      try {
+        from = toAddress(rinfo.address, rinfo.port);
+      } catch {
+        return;
+      }
+      if (this.senders.size >= 64) this.senders.clear();
+      this.senders.set(key, from);
+    }
+    this.handlers.dispatch(msg, from);
   }
 
   public get family(): AddressFamily {

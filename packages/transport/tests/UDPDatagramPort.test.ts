@@ -17,3 +17,34 @@ testDatagramPortCompliance('UDPDatagramPort on loopback', {
     };
   },
 });
+
+describe('UDPDatagramPort batched receives', () => {
+  test.each([true, false])(
+    'a burst arrives whole and in order, each datagram a buffer of its own (recvBatch %s)',
+    async (recvBatch) => {
+      const a = await UDPDatagramPort.bind({ host: '127.0.0.1' });
+      const b = await UDPDatagramPort.bind({
+        host: '127.0.0.1',
+        recvBufferSize: 4 << 20,
+        recvBatch,
+      });
+      const got: Array<Uint8Array> = [];
+      b.onDatagram((d) => got.push(d));
+      try {
+        const sent = Array.from({ length: 400 }, (_, i) => Buffer.alloc(1000 + (i % 300), i));
+        await Promise.all(sent.map((d) => a.send(d, b.localAddress)));
+        const end = Date.now() + 3000;
+        while (got.length < sent.length && Date.now() < end) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        // Kept buffers are not overwritten by later datagrams.
+        expect(got.map((d) => Buffer.from(d).toString('hex'))).toEqual(
+          sent.map((d) => d.toString('hex')),
+        );
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    },
+  );
+});
