@@ -3,8 +3,8 @@
 // worker engine (WorkerQUICTransport); stock @matrixai/quic 2.0.9;
 // @chainsafe/libp2p-quic 2.x through libp2p 3 (1 stream, 8 streams, 8 connections); TLS 1.3 over
 // TCP; and raw UDP and TCP (from the transport suite's helpers). Per row: MB/s, CPU seconds per MB
-// (both sides) and the event-loop delay p50/p99 of each side during the transfer. Sender in this
-// process, receiver in a forked child (a core each). Writes benches/results/quic.json.
+// (both sides) and the event-loop delay p50/p99 of each side during the transfer. Each row runs in a
+// fresh process (the sender), with the receiver in a child of it. Writes benches/results/quic.json.
 // Run alone: `BENCH_BULK_BYTES=8000000 node benches/suites/quic/quic.mjs`; `BENCH_QUIC_ROWS=worker1,ours8c`
 // runs only the rows named (keys of `results`) and writes no results file.
 import { createHmac, randomBytes } from 'node:crypto';
@@ -300,11 +300,36 @@ const rows = [
   ['worker8c', 'worker engine, 8 connections', () => measure('worker', { connections: 8 })],
 ];
 
+/**
+ * One row, as a process of its own (`quic.mjs row <key>`): a row's sender must not inherit the heap,
+ * the loaded modules or the threads of the rows before it (the event-loop delay of the last rows
+ * run in one long-lived sender was up to twice that of the same row run alone).
+ */
+async function runRow(key) {
+  const c = startChild(self, ['row', key]);
+  try {
+    const m = await c.next((x) => x.result != null || x.error != null, 600_000);
+    if (m.error != null) throw new Error(`row ${key} failed: ${m.error}`);
+    return m.result;
+  } finally {
+    await c.stop();
+  }
+}
+
+async function rowProcess(key) {
+  const [, , bench] = rows.find(([k]) => k === key);
+  try {
+    process.send({ result: await bench() });
+  } catch (e) {
+    process.send({ error: String(e?.stack ?? e) });
+  }
+}
+
 async function run() {
   const results = {};
-  for (const [key, name, bench] of rows) {
+  for (const [key, name] of rows) {
     if (ROWS != null && !ROWS.includes(key)) continue;
-    results[key] = await bench();
+    results[key] = await runRow(key);
     row(name, key === 'udp' ? { ...results[key], cpuSecondsPerMB: NaN } : results[key]);
   }
   const ratio = (a, b) =>
@@ -339,6 +364,7 @@ async function run() {
 }
 
 if (process.argv[2] === 'child' && process.argv[1] === self) await child(process.argv[3]);
+else if (process.argv[2] === 'row' && process.argv[1] === self) await rowProcess(process.argv[3]);
 else if (process.argv[1] === self) await run();
 
 export { run };

@@ -7,6 +7,7 @@ import { test as testProp, fc } from '@fast-check/jest';
 import { installRecvBatch } from '../src/recvBatch.js';
 import { socketFd } from '../src/gso.js';
 import { intactTransfer } from './fixtures/intactTransfer.js';
+import { perTurn } from './fixtures/perTurn.js';
 
 const native = createRequire(import.meta.url)('../native/build/udp_gso.node') as {
   recv: (...args: Array<unknown>) => number;
@@ -114,23 +115,15 @@ describe('batched UDP receives (recvmmsg)', () => {
   test('at most 256 datagrams (plus one batch) are read in batches per turn of the event loop', async () => {
     const r = await receiver('udp4', '127.0.0.1');
     const tx = await bound('udp4', '127.0.0.1');
-    const perTurn: Array<number> = [];
-    let last = 0;
-    let done = false;
-    const tick = () => {
-      perTurn.push(r.stats.datagrams - last);
-      last = r.stats.datagrams;
-      if (!done) setImmediate(tick);
-    };
     try {
       const datagrams = Array.from({ length: 2000 }, (_, i) => Buffer.alloc(600, i & 0xff));
       await burst(tx, datagrams, r.rx.address().port, '127.0.0.1');
-      setImmediate(tick);
+      const turns = perTurn(() => r.stats.datagrams);
       await until(() => r.got.length >= 2000);
-      done = true;
+      const growth = turns.stop();
       expect(r.got.length).toBe(2000);
-      expect(Math.max(...perTurn)).toBeGreaterThan(0);
-      expect(Math.max(...perTurn)).toBeLessThanOrEqual(256 + 63);
+      expect(Math.max(...growth)).toBeGreaterThan(0);
+      expect(Math.max(...growth)).toBeLessThanOrEqual(256 + 63);
     } finally {
       r.rx.close();
       tx.close();

@@ -2,6 +2,7 @@ import type { Stream } from '@node-network/network-interface';
 import type { StreamFromEngine, StreamToEngine } from './protocol.js';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { fromWireError, toWireError } from './wireErrors.js';
+import { writeBudget } from './turnBudget.js';
 
 /** How a main-side stream reaches its engine (an `Outbox` in practice). */
 type StreamLink = {
@@ -207,6 +208,12 @@ class WorkerStream implements Stream {
     }
     if (this.writeDone) throw this.writeError ?? closedError();
     if (chunk.byteLength === 0) return;
+    // Each write is a copy: a writer with credit to spare would otherwise hold the loop.
+    const wait = writeBudget.take(chunk.byteLength);
+    if (wait != null) {
+      await wait;
+      if (this.writeDone) throw this.writeError ?? closedError();
+    }
     this.inFlight += chunk.byteLength;
     this.link.data(this.s, chunk);
   }
