@@ -24,7 +24,12 @@ function percentile(xs, p) {
 
 /** Forks `script` with `args`; resolves with a handle once it sends its first message. */
 function startChild(script, args) {
-  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: process.env.BENCH_CHILD_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`]
+      : process.execArgv,
+  });
   const waiters = [];
   const inbox = [];
   child.on('message', (m) => {

@@ -9,10 +9,16 @@ import {
   DatagramHandlers,
   errors as baseErrors,
 } from '@node-network/network-interface';
+import type { GsoStats } from './gso.js';
 import dgram from 'node:dgram';
+import Logger from '@matrixai/logger';
 import { ErrorTransportBind } from './errors.js';
 import { toAddress } from './addresses.js';
 import { installRecvBatch } from './recvBatch.js';
+import { makeGsoSend } from './gso.js';
+import PostBatcher from './postBatcher.js';
+
+const logger = new Logger('UDPDatagramPort');
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP). */
 const maxUdpPayload = 65507;
@@ -28,6 +34,7 @@ class UDPDatagramPort implements DatagramPort {
     recvBufferSize,
     sendBufferSize,
     recvBatch = true,
+    gso = true,
   }: {
     host: string;
     port?: number;
@@ -38,6 +45,11 @@ class UDPDatagramPort implements DatagramPort {
      * allows; each handler still gets a buffer of its own. Default true.
      */
     recvBatch?: boolean;
+    /**
+     * Send what `post` gathers in one task as UDP GSO batches (`src/postBatcher.ts`) where the
+     * kernel and the native module allow. Default true.
+     */
+    gso?: boolean;
   }): Promise<UDPDatagramPort> {
     const requested = toAddress(host, port);
     const socket = dgram.createSocket({
@@ -66,6 +78,14 @@ class UDPDatagramPort implements DatagramPort {
     // Handlers may keep what they get (a send queued in the kernel's stead does): copies, not views.
     if (recvBatch)
       installRecvBatch(socket, (view, rinfo) => port_.deliver(Buffer.from(view), rinfo));
+    if (gso) {
+      const send = makeGsoSend(socket, requested.family, logger, port_.gsoStats);
+      if (typeof send !== 'string') {
+        port_.batcher = new PostBatcher(send, (data, p, h, onError) =>
+          port_.sendOne(data, p, h, onError),
+        );
+      }
+    }
     return port_;
   }
 
@@ -75,6 +95,9 @@ class UDPDatagramPort implements DatagramPort {
   protected handlers = new DatagramHandlers();
   protected _closed = false;
   protected senders = new Map<string, Address>();
+  protected batcher?: PostBatcher;
+  /** Batches `post` sent with UDP GSO. */
+  public readonly gsoStats: GsoStats = { batches: 0, datagrams: 0, refused: 0 };
 
   protected constructor(socket: dgram.Socket, localAddress: Address) {
     this.socket = socket;
@@ -111,6 +134,8 @@ class UDPDatagramPort implements DatagramPort {
 
   public async send(data: Uint8Array, to: Address): Promise<void> {
     assertDatagramSendable(this, data, to);
+    // Not ahead of what `post` gathered.
+    this.batcher?.flush();
     await new Promise<void>((resolve, reject) => {
       this.socket.send(data, to.port, to.host, (e) => {
         if (e == null) return resolve();
@@ -126,7 +151,13 @@ class UDPDatagramPort implements DatagramPort {
       onError?.(e as Error);
       return;
     }
-    this.socket.send(data, to.port, to.host, (e) => {
+    if (this.batcher != null) this.batcher.post(data, to.port, to.host, onError);
+    else this.sendOne(data, to.port, to.host, onError);
+  }
+
+  protected sendOne(data: Uint8Array, port: number, host: string, onError?: (e: Error) => void) {
+    if (this._closed) return;
+    this.socket.send(data, port, host, (e) => {
       if (e != null) onError?.(e);
     });
   }
@@ -137,6 +168,7 @@ class UDPDatagramPort implements DatagramPort {
 
   public async close(): Promise<void> {
     if (this._closed) return;
+    this.batcher?.flush();
     this._closed = true;
     this.handlers.clear();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
