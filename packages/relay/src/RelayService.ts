@@ -203,7 +203,13 @@ class RelayService {
 
   /** Circuits through us now, and totals since start. */
   public status(): { circuits: Array<Circuit>; relayed: number; refused: number; bytes: number } {
-    return { circuits: [...this.circuits.values()].map((c) => ({ ...c })), ...this.stats };
+    // A datagram circuit counts at the forwarder: read its bytes so far, not the 0 it opened with.
+    const circuits = [...this.circuits.values()].map((c) =>
+      c.mode === 'datagram'
+        ? { ...c, bytes: this.datagram.circuitBytes(c.id) ?? c.bytes }
+        : { ...c },
+    );
+    return { circuits, ...this.stats };
   }
 
   /**

@@ -49,8 +49,8 @@ describe('datagram circuits over real QUIC on loopback: one end-to-end QUIC conn
     await c.close();
   });
 
-  test('8 MiB and 12 concurrent streams cross intact both ways', async () => {
-    const { a, b, ar } = await triangle();
+  test('8 MiB and 12 concurrent streams cross intact both ways; the relay shows the bytes while the circuit runs', async () => {
+    const { a, b, r, ar } = await triangle();
     const c = await a.relay.dialDatagram(ar, b.transport.nodeId, { timer: 5_000 });
     const nc = a.manager.adoptDialled(c, 'relayed');
     const datas = Array.from({ length: 12 }, (_, i) => pattern(50_000 + i * 37_000, i + 1));
@@ -58,6 +58,10 @@ describe('datagram circuits over real QUIC on loopback: one end-to-end QUIC conn
     got.forEach((g, i) => expect(Buffer.from(g).equals(Buffer.from(datas[i]))).toBe(true));
     const big = pattern(8 * 2 ** 20, 99);
     expect(Buffer.from(await echoed(nc, big)).equals(Buffer.from(big))).toBe(true);
+    // Open still: 8 MiB each way, plus the streams and QUIC's own overhead.
+    const [live] = r.relay.status().circuits;
+    expect(live.mode).toBe('datagram');
+    expect(live.bytes).toBeGreaterThan(16 * 2 ** 20);
   }, 60_000);
 
   test('refusals are typed: no datagram service, no connection to the target, a target that accepts none, malformed requests', async () => {

@@ -102,6 +102,8 @@ class DatagramRelay {
   protected logger: Logger;
   protected alter?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
   protected circuits = new Set<DatagramCircuit>();
+  /** Live circuits by their ledger id (`status()` reads their bytes while they run). */
+  protected byEntry = new Map<number, DatagramCircuit>();
   protected expectations: Array<Expectation> = [];
   protected timers = new Set<TimerHandle>();
 
@@ -145,6 +147,11 @@ class DatagramRelay {
   /** Datagram circuits through us now. */
   public get size(): number {
     return this.circuits.size;
+  }
+
+  /** Bytes a live circuit (by its ledger id) has forwarded so far; undefined once it closed. */
+  public circuitBytes(id: number): number | undefined {
+    return this.byEntry.get(id)?.bytes;
   }
 
   /**
@@ -381,8 +388,10 @@ class DatagramRelay {
       });
       const c = circuit;
       this.circuits.add(c);
+      this.byEntry.set(circuitEntry.id, c);
       c.onClose((why) => {
         this.circuits.delete(c);
+        this.byEntry.delete(circuitEntry.id);
         this.ledger.close(circuitEntry.id, c.bytes, why);
       });
       await toB!.rpc.unary(
