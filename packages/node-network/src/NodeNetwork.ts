@@ -448,6 +448,13 @@ class NodeNetwork {
               recvBufferSize: transportConfigDefault.socketBufferSize,
               sendBufferSize: transportConfigDefault.socketBufferSize,
             })),
+        // Behind NAT, a circuit port we bind has no mapping: nobody outside could reach it.
+        portsUnreachable: (family) => {
+          const nat = this.natDetector.classification(family);
+          return nat.mapping === 'endpoint-independent' || nat.mapping === 'endpoint-dependent'
+            ? `it is behind NAT (${natKind(nat)}, ${nat.observers} observers)`
+            : undefined;
+        },
         randomBytes: this.randomBytes,
         config: options.relay,
         logger: this.logger.getChild('NodeRelay'),

@@ -1,4 +1,4 @@
-import type { Clock, NodeId } from '@node-network/network-interface';
+import type { AddressFamily, Clock, NodeId } from '@node-network/network-interface';
 import type { KeyPair, MembershipClaim, NetworkId } from '@node-network/network-identity';
 import type { AuditRecord, NodeConnection, ServerManifest } from '@node-network/transport';
 import type { NodeConnectionManager } from '@node-network/transport';
@@ -93,6 +93,7 @@ class NodeRelay {
     reconnect = async () => {},
     known = () => [],
     bindPort,
+    portsUnreachable,
     randomBytes,
     config = {},
     logger,
@@ -109,6 +110,8 @@ class NodeRelay {
     known?: () => Array<signal.RelayHint>;
     /** Binds the UDP ports of the datagram circuits we relay (without it: stream circuits only). */
     bindPort?: BindPort;
+    /** Why ports we bind in a family are unreachable from outside (our NAT), if they are. */
+    portsUnreachable?: (family: AddressFamily) => string | undefined;
     randomBytes?: (n: number) => Uint8Array;
     config?: Partial<NodeRelayConfig>;
     logger?: Logger;
@@ -148,6 +151,7 @@ class NodeRelay {
       audit,
       onInbound: (c) => this.manager.adoptDialled(c, 'relayed', 'inbound'),
       bindPort,
+      portsUnreachable,
       randomBytes,
       logger: this.logger.getChild('RelayService'),
     });

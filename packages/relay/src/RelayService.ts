@@ -1,4 +1,4 @@
-import type { Clock, Connection, NodeId } from '@node-network/network-interface';
+import type { AddressFamily, Clock, Connection, NodeId } from '@node-network/network-interface';
 import type { ContextTimedInput } from '@matrixai/contexts';
 import type {
   AuditRecord,
@@ -89,6 +89,7 @@ class RelayService {
     bindPort,
     randomBytes = (n) => new Uint8Array(nodeCrypto.randomBytes(n)),
     alterDatagram,
+    portsUnreachable,
     logger,
   }: {
     manager: NodeConnectionManager;
@@ -102,6 +103,8 @@ class RelayService {
     randomBytes?: (n: number) => Uint8Array;
     /** Tests: what a datagram circuit forwards of each datagram (a hostile relay alters or drops). */
     alterDatagram?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
+    /** Why our datagram circuit ports are unreachable in a family (behind NAT): see `DatagramRelay`. */
+    portsUnreachable?: (family: AddressFamily) => string | undefined;
     logger?: Logger;
   }) {
     this.manager = manager;
@@ -123,6 +126,7 @@ class RelayService {
       config: this.config,
       audit: (r) => this.audit(r),
       alter: alterDatagram,
+      portsUnreachable,
       logger: this.logger.getChild('DatagramRelay'),
       ledger: {
         admit: (params, source) =>

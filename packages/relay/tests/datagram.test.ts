@@ -78,6 +78,18 @@ describe('datagram circuits over real QUIC on loopback: one end-to-end QUIC conn
     await expect(
       a.relay.dialDatagram(aOff, b.transport.nodeId, { timer: 5_000 }),
     ).rejects.toBeInstanceOf(errors.ErrorRelayDatagramUnavailable);
+    // A relay behind NAT refuses before binding anything, saying why (its source then falls back to a
+    // stream circuit at once instead of waiting out a binding that cannot arrive).
+    const natted = await start({ portsUnreachable: () => 'it is behind NAT (symmetric)' });
+    const aNat = await link(a, natted);
+    await link(b, natted);
+    await expect(a.relay.dialDatagram(aNat, b.transport.nodeId, { timer: 5_000 })).rejects.toThrow(
+      /cannot be reached over ipv4: it is behind NAT \(symmetric\)/,
+    );
+    expect(natted.relay.status()).toMatchObject({ circuits: [], relayed: 0, refused: 1 });
+    await expect(
+      a.relay.dialDatagram(aNat, b.transport.nodeId, { timer: 5_000 }),
+    ).rejects.toBeInstanceOf(errors.ErrorRelayDatagramUnavailable);
     const shy = await start({ config: { accept: false } });
     await link(shy, r);
     await expect(

@@ -31,10 +31,13 @@ async function startRelayNode({
   Service = RelayService,
   adoptInbound = true,
   alterDatagram,
+  portsUnreachable,
   quic = {},
 }: {
   /** What the node's datagram circuits forward of each datagram (a hostile relay). */
   alterDatagram?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
+  /** Why the node's circuit ports are unreachable (as behind NAT). */
+  portsUnreachable?: (family: 'ipv4' | 'ipv6') => string | undefined;
   quic?: { maxIdleTimeout?: number; keepAliveIntervalTime?: number };
   host?: string;
   network?: identity.NetworkId;
@@ -68,6 +71,7 @@ async function startRelayNode({
     },
     bindPort: ({ host, port }) => UDPDatagramPort.bind({ host, port }),
     alterDatagram,
+    portsUnreachable,
     logger: logger.getChild('relay'),
   });
   manager.inboundAdapter = (c) => relay.datagram.matchInbound(c);

@@ -101,6 +101,7 @@ class DatagramRelay {
   protected auditSink: (r: Omit<AuditRecord, 'time'>) => void;
   protected logger: Logger;
   protected alter?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
+  protected portsUnreachable?: (family: AddressFamily) => string | undefined;
   protected circuits = new Set<DatagramCircuit>();
   /** Live circuits by their ledger id (`status()` reads their bytes while they run). */
   protected byEntry = new Map<number, DatagramCircuit>();
@@ -116,6 +117,7 @@ class DatagramRelay {
     config = {},
     audit = () => {},
     alter,
+    portsUnreachable,
     logger,
   }: {
     manager: NodeConnectionManager;
@@ -126,6 +128,12 @@ class DatagramRelay {
     config?: Partial<DatagramRelayConfig>;
     audit?: (r: Omit<AuditRecord, 'time'>) => void;
     alter?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
+    /**
+     * Why ports we bind in `family` cannot be reached from outside (we are behind NAT), or undefined
+     * when they can or we do not know: such a circuit is refused at once (its source falls back to a
+     * stream circuit) instead of waiting for a binding that never arrives.
+     */
+    portsUnreachable?: (family: AddressFamily) => string | undefined;
     logger?: Logger;
   }) {
     this.manager = manager;
@@ -136,6 +144,7 @@ class DatagramRelay {
     this.config = { ...datagramRelayConfigDefault, ...config };
     this.auditSink = audit;
     this.alter = alter;
+    this.portsUnreachable = portsUnreachable;
     this.logger = logger ?? new Logger(this.constructor.name);
   }
 
@@ -367,6 +376,16 @@ class DatagramRelay {
           `No UDP path to ${!carriesDatagrams(toA) ? sourceText : targetText} (WebSocket or relayed)`,
         ),
       );
+    }
+    for (const family of new Set([toA!.localAddress.family, toB!.connection.localAddress.family])) {
+      const why = this.portsUnreachable?.(family);
+      if (why != null) {
+        refuse(
+          new errors.ErrorRelayDatagramUnavailable(
+            `This relay's circuit ports cannot be reached over ${family}: ${why}`,
+          ),
+        );
+      }
     }
     const ports: Array<DatagramPort> = [];
     const circuitEntry = this.ledger.open(sourceText, targetText, 'datagram');
