@@ -15,7 +15,8 @@ type SendOne = (data: Uint8Array, port: number, host: string, onError?: (e: Erro
  * which reports errors per datagram as before.
  */
 class PostBatcher {
-  protected batch = Buffer.allocUnsafeSlow(batchCapacity);
+  /** Made on the first post: most ports (punch sockets) never post. */
+  protected batch?: Buffer;
   protected length = 0;
   protected segment = 0;
   protected count = 0;
@@ -52,6 +53,7 @@ class PostBatcher {
       this.port = port;
       this.host = host;
     }
+    this.batch ??= Buffer.allocUnsafeSlow(batchCapacity);
     this.batch.set(data, this.length);
     this.length += n;
     this.count++;
@@ -67,8 +69,8 @@ class PostBatcher {
 
   /** Sends what is gathered now (also before any send that must not overtake it). */
   public flush(): void {
-    if (this.count === 0) return;
-    const { length, segment, port, host, count } = this;
+    if (this.count === 0 || this.batch == null) return;
+    const { batch, length, segment, port, host, count } = this;
     const onErrors = [...this.onErrors];
     this.length = 0;
     this.count = 0;
@@ -76,11 +78,11 @@ class PostBatcher {
     const report = (e: Error) => {
       for (const f of onErrors) f(e);
     };
-    if (count > 1 && this.gso(this.batch, length, segment, port, host)) return;
+    if (count > 1 && this.gso(batch, length, segment, port, host)) return;
     // One datagram, or a refused batch: one at a time, each a copy (the batch buffer is reused).
     for (let off = 0; off < length; off += segment) {
       const end = Math.min(off + segment, length);
-      this.sendOne(Buffer.from(this.batch.subarray(off, end)), port, host, report);
+      this.sendOne(Buffer.from(batch.subarray(off, end)), port, host, report);
     }
   }
 }

@@ -33,6 +33,20 @@ const truncated = 0xffffffff;
 const batchedPerTurn = 256;
 
 /**
+ * One read buffer for every socket of this thread, made on the first read: a
+ * node can have hundreds of sockets (birthday punching binds up to 256), and
+ * a drain never runs inside another (it runs from a socket's 'message' event
+ * and hands views that are consumed, or copied, before it returns).
+ */
+let sharedBuffers: { buffer: Buffer; meta: Buffer } | undefined;
+function shared(): { buffer: Buffer; meta: Buffer } {
+  return (sharedBuffers ??= {
+    buffer: Buffer.allocUnsafeSlow(slot * maxBatch),
+    meta: Buffer.allocUnsafeSlow(metaSize * maxBatch),
+  });
+}
+
+/**
  * Installs the batched receive on a bound `socket` whose 'message' listener
  * so far is the engine's (`sink` is that engine's handler for views), and
  * returns how to remove it; or the reason it cannot (a sentence for the log).
@@ -50,14 +64,13 @@ function installRecvBatch(
   if (socket.listenerCount('message') !== 1) {
     return `the socket has ${socket.listenerCount('message')} message listeners, not the engine's alone`;
   }
-  const buffer = Buffer.allocUnsafeSlow(slot * maxBatch);
-  const meta = Buffer.allocUnsafeSlow(metaSize * maxBatch);
   let turnRead = 0;
   let turnReset = false;
   const drain = () => {
     // Ours and the engine's: with a third listener, every datagram goes Node's way.
     if (turnRead >= batchedPerTurn || socket.listenerCount('message') !== 2) return;
     // Read only from inside the socket's own event: the descriptor is open and still this socket's.
+    const { buffer, meta } = shared();
     const n = native.recv(fd, buffer, slot, maxBatch, meta);
     // 0: nothing waits; < 0: an error libuv's own read meets and reports.
     if (n <= 0) return;
