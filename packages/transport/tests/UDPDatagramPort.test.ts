@@ -48,3 +48,16 @@ describe('UDPDatagramPort batched receives', () => {
     },
   );
 });
+
+test('binding many ports (a birthday punch binds up to 256) allocates no read or send buffer per port', async () => {
+  const before = process.memoryUsage().arrayBuffers;
+  const ports = await Promise.all(
+    Array.from({ length: 128 }, () => UDPDatagramPort.bind({ host: '127.0.0.1' })),
+  );
+  try {
+    // 4 MiB each before one buffer per thread: 512 MiB for these.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+  } finally {
+    await Promise.all(ports.map((p) => p.close()));
+  }
+});
