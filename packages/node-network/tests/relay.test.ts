@@ -49,6 +49,40 @@ describe('relayed connections through the facade on netsim', () => {
     ).toBe(true);
   }, 60_000);
 
+  test('a relay that knows it is behind NAT refuses datagram circuits before binding, saying why', async () => {
+    const w = world(17);
+    const { hs, seeds } = await helpers(w);
+    const r = await w.add({ kind: 'full-cone' }, undefined, { seedNodes: seeds });
+    const a = await w.add({ kind: 'full-cone' }, undefined, { seedNodes: seeds });
+    const b = await w.add({ kind: 'full-cone' }, undefined, { seedNodes: seeds });
+    for (const x of [r, a, b]) await x.nn.observeNat(hs.map((h) => h.nn.nodeId));
+    expect(r.nn.status().nat.ipv4.mapping).toBe('endpoint-independent');
+    for (const x of [a, b]) await x.nn.connect(r.nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    const toR = (a.nn as any).connectionManager.getConnection(r.nn.nodeId);
+    const refused = await toR.rpc
+      .unary('relayAllocate', { target: b.nn.nodeIdEncoded }, { timer: 5_000 })
+      .then(
+        () => undefined,
+        (e: any) => e,
+      );
+    expect(refused?.data?.name).toBe('ErrorRelayDatagramUnavailable');
+    expect(JSON.stringify(refused.data)).toMatch(
+      /cannot be reached over ipv4: it is behind NAT \(/,
+    );
+    expect(r.nn.status().relayService).toMatchObject({ circuits: 0, relayed: 0 });
+    // A public relay for the same pair serves one.
+    const toH = await a.nn.connect(hs[0].nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    expect(toH.path).toBe('direct');
+    await b.nn.connect(hs[0].nn.nodeIdEncoded, undefined, { timer: 30_000 });
+    const viaH = (a.nn as any).connectionManager.getConnection(hs[0].nn.nodeId);
+    const ok = await viaH.rpc.unary(
+      'relayAllocate',
+      { target: b.nn.nodeIdEncoded },
+      { timer: 5_000 },
+    );
+    expect(typeof ok.port).toBe('number');
+  }, 60_000);
+
   test('datagram circuits by default; a relay that serves none gets the stream circuit, and the audit says why', async () => {
     const w = world(13);
     const hs = [];
