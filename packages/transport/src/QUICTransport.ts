@@ -35,6 +35,11 @@ import { reasonToCode, codeToReason } from './streamCodes.js';
 
 type Bound = { socket: QUICSocket; server: QUICServer; address: Address };
 
+/** The `node:dgram` socket inside a `QUICSocket` (not public API of @matrixai/quic). */
+function dgramOf(socket: QUICSocket): import('node:dgram').Socket | undefined {
+  return (socket as unknown as { socket?: import('node:dgram').Socket }).socket;
+}
+
 const cryptoError = { badCertificate: 298, accessDenied: 305 } as const;
 
 interface QUICTransport extends StartStop {}
@@ -516,7 +521,7 @@ class QUICTransport implements ConnectionTransport {
    * transfer), and every loss halved quiche's congestion window.
    */
   protected sizeSocketBuffers(socket: QUICSocket): void {
-    const dgram = (socket as unknown as { socket?: import('node:dgram').Socket }).socket;
+    const dgram = dgramOf(socket);
     const size = this.config.socketBufferSize;
     if (dgram == null || size <= 0) return;
     try {
@@ -534,7 +539,7 @@ class QUICTransport implements ConnectionTransport {
    * whole batches of packets to `socket.gsoSend`. Logged either way.
    */
   protected enableGso(socket: QUICSocket, family: AddressFamily): void {
-    const dgram = (socket as unknown as { socket?: import('node:dgram').Socket }).socket;
+    const dgram = dgramOf(socket);
     if (!this.config.udpGso || dgram == null) return;
     const send = makeGsoSend(dgram, family, this.logger, this.gsoStats);
     if (typeof send === 'string') {
@@ -551,13 +556,9 @@ class QUICTransport implements ConnectionTransport {
    * @matrixai/quic's `handleDatagramView`. Logged either way.
    */
   protected enableRecvBatch(socket: QUICSocket, family: AddressFamily): void {
-    const quicSocket = socket as unknown as {
-      socket?: import('node:dgram').Socket;
-      handleDatagramView?: DatagramSink;
-    };
-    const dgram = quicSocket.socket;
+    const dgram = dgramOf(socket);
     if (!this.config.udpRecvBatch || dgram == null) return;
-    const view = quicSocket.handleDatagramView;
+    const view = (socket as unknown as { handleDatagramView?: DatagramSink }).handleDatagramView;
     const installed =
       typeof view !== 'function'
         ? '@matrixai/quic lacks the patch that reads datagram views'

@@ -1,5 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { nativeForSocket } from './gso.js';
+import TurnBudget from './turnBudget.js';
 
 /**
  * Batched UDP receives. Node's `dgram` reads one datagram per system call and
@@ -64,24 +65,16 @@ function installRecvBatch(
   if (socket.listenerCount('message') !== 1) {
     return `the socket has ${socket.listenerCount('message')} message listeners, not the engine's alone`;
   }
-  let turnRead = 0;
-  let turnReset = false;
+  const budget = new TurnBudget(batchedPerTurn);
   const drain = () => {
     // Ours and the engine's: with a third listener, every datagram goes Node's way.
-    if (turnRead >= batchedPerTurn || socket.listenerCount('message') !== 2) return;
+    if (budget.exhausted || socket.listenerCount('message') !== 2) return;
     // Read only from inside the socket's own event: the descriptor is open and still this socket's.
     const { buffer, meta } = shared();
     const n = native.recv(fd, buffer, slot, maxBatch, meta);
     // 0: nothing waits; < 0: an error libuv's own read meets and reports.
     if (n <= 0) return;
-    turnRead += n;
-    if (!turnReset) {
-      turnReset = true;
-      setImmediate(() => {
-        turnReset = false;
-        turnRead = 0;
-      });
-    }
+    budget.charge(n);
     stats.batches++;
     stats.datagrams += n;
     for (let i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 import { test as testProp, fc } from '@fast-check/jest';
-import TurnBudget from '../src/worker/turnBudget.js';
+import TurnBudget from '../src/turnBudget.js';
 import { engines, startTransport } from './utils.js';
 import { perTurn } from './fixtures/perTurn.js';
 

@@ -102,9 +102,8 @@ class DatagramRelay {
   protected logger: Logger;
   protected alter?: (data: Uint8Array, from: 'a' | 'b') => Uint8Array | undefined;
   protected portsUnreachable?: (family: AddressFamily) => string | undefined;
-  protected circuits = new Set<DatagramCircuit>();
   /** Live circuits by their ledger id (`status()` reads their bytes while they run). */
-  protected byEntry = new Map<number, DatagramCircuit>();
+  protected circuits = new Map<number, DatagramCircuit>();
   protected expectations: Array<Expectation> = [];
   protected timers = new Set<TimerHandle>();
 
@@ -160,7 +159,7 @@ class DatagramRelay {
 
   /** Bytes a live circuit (by its ledger id) has forwarded so far; undefined once it closed. */
   public circuitBytes(id: number): number | undefined {
-    return this.byEntry.get(id)?.bytes;
+    return this.circuits.get(id)?.bytes;
   }
 
   /**
@@ -349,7 +348,7 @@ class DatagramRelay {
     this.timers.clear();
     this.expectations = [];
     await Promise.all(
-      [...this.circuits].map((c) =>
+      [...this.circuits.values()].map((c) =>
         c.close(new errors.ErrorRelayCircuitBroken('The relay stopped')),
       ),
     );
@@ -406,11 +405,9 @@ class DatagramRelay {
         alter: this.alter,
       });
       const c = circuit;
-      this.circuits.add(c);
-      this.byEntry.set(circuitEntry.id, c);
+      this.circuits.set(circuitEntry.id, c);
       c.onClose((why) => {
-        this.circuits.delete(c);
-        this.byEntry.delete(circuitEntry.id);
+        this.circuits.delete(circuitEntry.id);
         this.ledger.close(circuitEntry.id, c.bytes, why);
       });
       await toB!.rpc.unary(

@@ -2,7 +2,10 @@ import type { Stream } from '@node-network/network-interface';
 import type { StreamFromEngine, StreamToEngine } from './protocol.js';
 import { errors as baseErrors } from '@node-network/network-interface';
 import { fromWireError, toWireError } from './wireErrors.js';
-import { writeBudget } from './turnBudget.js';
+import TurnBudget from '../turnBudget.js';
+
+/** Bytes the main thread's stream writes copy towards the worker per turn (all streams). */
+const writeBudget = new TurnBudget(512 * 1024);
 
 /** How a main-side stream reaches its engine (an `Outbox` in practice). */
 type StreamLink = {
